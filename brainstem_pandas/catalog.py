@@ -1,0 +1,209 @@
+"""The BrainSTEM catalog: every model, its app, response keys, fields and relations.
+
+This module is the one source of truth for API facts. It reads ``catalog.json`` (a
+copy of the project's reference catalog, derived from the public BrainSTEM
+documentation) and answers questions about it; nothing else in the package spells a
+model name, an app or a response key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+#: Spellings the official Python client uses that differ from the documented URL
+#: segment; both are accepted everywhere a model name is.
+_ALIASES_FIELD = "url_model_segment"
+
+
+class UnknownNameError(LookupError):
+    """A model or field name the catalog does not know (carries suggestions)."""
+
+    def __init__(self, kind: str, name: str, choices: list[str], where: str = "") -> None:
+        self.kind, self.name = kind, name
+        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        hint = (
+            f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else f" Known {kind}s: {', '.join(sorted(choices))}."
+        )
+        super().__init__(f"Unknown {kind} {name!r}{where}.{hint}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One documented field of a model.
+
+    Attributes
+    ----------
+    name, type : str
+        Field name and catalog type (``uuid``, ``string``, ``text``, ``integer``,
+        ``boolean``, ``date``, ``datetime``, ``json``, ``list[string]``, ``relation``).
+    related_model : str or None
+        Target model of a relation.
+    many : bool
+        True for a to-many relation (a list of ids).
+    """
+
+    name: str
+    type: str
+    required: bool = False
+    read_only: bool = False
+    unique: bool = False
+    max_length: int | None = None
+    related_model: str | None = None
+    many: bool = False
+    choices: tuple[str, ...] | None = None
+    notes: str | None = None
+
+    @property
+    def is_relation(self) -> bool:
+        """True when the field holds ids of another model."""
+        return self.related_model is not None
+
+
+@dataclass(frozen=True)
+class Model:
+    """One catalogued model (an API endpoint).
+
+    Attributes
+    ----------
+    name : str
+        Catalog name, e.g. ``"session"``.
+    app : str
+        URL app segment, e.g. ``"stem"``.
+    segment : str
+        URL model segment, e.g. ``"projectmembershipinvitation"``.
+    list_key, detail_key, write_key : str
+        Response keys of list, detail and create/update answers.
+    """
+
+    name: str
+    app: str
+    kind: str
+    segment: str
+    list_key: str
+    detail_key: str
+    write_key: str | None
+    portals: dict[str, tuple[str, ...]]
+    fields: tuple[Field, ...]
+    approval_model: str | None
+    actions: tuple[dict[str, Any], ...]
+    permissions: str
+
+    @property
+    def id_type(self) -> str:
+        """``"integer"`` for users and groups, ``"uuid"`` otherwise."""
+        return self.field("id").type
+
+    def field(self, name: str) -> Field:
+        """Return a field by name or raise :class:`UnknownNameError`.
+
+        Examples
+        --------
+        >>> model("session").field("projects").related_model
+        'project'
+        """
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise UnknownNameError("field", name, [f.name for f in self.fields], f" of {self.name}")
+
+    @property
+    def field_names(self) -> list[str]:
+        """Documented field names, in documented order."""
+        return [f.name for f in self.fields]
+
+    @property
+    def relations(self) -> list[Field]:
+        """Fields that hold ids of other models."""
+        return [f for f in self.fields if f.is_relation]
+
+
+def _field(raw: dict[str, Any]) -> Field:
+    rel = raw.get("relation") or {}
+    choices = raw.get("choices")
+    return Field(
+        name=raw["name"],
+        type=raw["type"],
+        required=bool(raw.get("required")),
+        read_only=bool(raw.get("read_only")),
+        unique=bool(raw.get("unique")),
+        max_length=raw.get("max_length"),
+        related_model=rel.get("model"),
+        many=bool(rel.get("many")),
+        choices=tuple(choices) if choices else None,
+        notes=raw.get("notes"),
+    )
+
+
+def _model(raw: dict[str, Any]) -> Model:
+    return Model(
+        name=raw["model"],
+        app=raw["app"],
+        kind=raw["kind"],
+        segment=raw.get(_ALIASES_FIELD) or raw["model"],
+        list_key=raw["list_key"],
+        detail_key=raw["detail_key"],
+        write_key=raw.get("write_response_key"),
+        portals={k: tuple(v) for k, v in raw["portals"].items()},
+        fields=tuple(_field(f) for f in raw["fields"]),
+        approval_model=raw.get("approval_model"),
+        actions=tuple(raw.get("actions") or ()),
+        permissions=raw.get("permissions") or "",
+    )
+
+
+@cache
+def raw_catalog() -> dict[str, Any]:
+    """The catalog JSON as shipped with the package (parsed once)."""
+    text = resources.files("brainstem_pandas").joinpath("catalog.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def all_models() -> dict[str, Model]:
+    """Every catalogued model keyed by catalog name, in catalog order."""
+    return {m["model"]: _model(m) for m in raw_catalog()["models"]}
+
+
+@cache
+def _lookup() -> dict[str, str]:
+    # Catalog names, documented URL segments and the official client's spellings
+    # all resolve to one catalog name.
+    table: dict[str, str] = {}
+    for name, m in all_models().items():
+        for alias in (name, m.segment, name.replace("_", "")):
+            table.setdefault(alias, name)
+    return table
+
+
+def model(name: str) -> Model:
+    """Return a model by catalog name, URL segment or official-client spelling.
+
+    Raises
+    ------
+    UnknownNameError
+        When the name is unknown; the message suggests the closest names.
+
+    Examples
+    --------
+    >>> model("projectmembershipinvitation").name
+    'project_membership_invitation'
+    >>> model("dataacquisition").list_key
+    'data_acquisitions'
+    """
+    key = str(name).strip().lower()
+    try:
+        return all_models()[_lookup()[key]]
+    except KeyError:
+        raise UnknownNameError("model", str(name), list(all_models())) from None
+
+
+def endpoint_models() -> list[Model]:
+    """Models with their own documentation page (approval endpoints excluded)."""
+    return [m for m in all_models().values() if m.kind == "endpoint"]

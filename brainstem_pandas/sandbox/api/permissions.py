@@ -1,0 +1,255 @@
+"""Who may see and change what, following docs/datamodel/permissions.md.
+
+- Projects list their users and groups with ``can_change`` / ``is_manager`` /
+  ``is_owner``; every project component (sessions, subjects, modules, ...) inherits
+  the permissions of its projects.
+- Personal attributes (setups, data storages, ...) belong to groups; equipment and
+  consumable stocks inherit from their setup or inventory.
+- The public portal is anonymous and read-only and shows public projects with
+  their components, and personal attributes marked public.
+- Taxonomies, resources, publications, users, groups and laboratories are shared.
+- Invitations, requests and approvals are private to the people they concern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from brainstem_pandas import catalog
+from brainstem_pandas.sandbox.api import schema
+from brainstem_pandas.sandbox.api.models import MODELS
+
+PUBLIC, PRIVATE = "public", "private"
+
+
+@dataclass
+class Access:
+    """What one user may reach, computed once per request.
+
+    Attributes
+    ----------
+    user : model instance or None
+        The authenticated user (None on the public portal).
+    portal : str
+        ``"public"`` or ``"private"``.
+    readable, changeable, managed, owned : set
+        Project ids the user may read, change (contributor), manage, own.
+    groups, managed_groups : set
+        Group ids the user belongs to, and those they manage or own.
+    """
+
+    user: object | None
+    portal: str
+    readable: set = field(default_factory=set)
+    changeable: set = field(default_factory=set)
+    managed: set = field(default_factory=set)
+    owned: set = field(default_factory=set)
+    groups: set = field(default_factory=set)
+    managed_groups: set = field(default_factory=set)
+
+    @property
+    def reviewer(self) -> bool:
+        """True for users who review taxonomy and resource approvals."""
+        return bool(getattr(self.user, "is_reviewer", False))
+
+
+def _grant(access: Access, pid, role: dict) -> None:
+    access.readable.add(pid)
+    if role.get("can_change") or role.get("is_manager") or role.get("is_owner"):
+        access.changeable.add(pid)
+    if role.get("is_manager") or role.get("is_owner"):
+        access.managed.add(pid)
+    if role.get("is_owner"):
+        access.owned.add(pid)
+
+
+def compute_access(user, portal: str) -> Access:
+    """Collect the projects and groups ``user`` reaches on ``portal``.
+
+    Projects and groups are few (tens to hundreds) even when sessions number in
+    the hundreds of thousands, so scanning them per request is cheap and keeps the
+    record queries to a simple ``IN``.
+    """
+    access = Access(user=user, portal=portal)
+    project_model, group_model = MODELS["project"], MODELS["group"]
+    if portal == PUBLIC or user is None:
+        access.readable = set(project_model.objects.filter(is_public=True).values_list("pk", flat=True))
+        return access
+    email = user.email
+    group_names = {}
+    for gid, name, members in group_model.objects.values_list("pk", "name", "users"):
+        role = (members or {}).get(email)
+        if role is not None:
+            access.groups.add(gid)
+            group_names[name] = gid
+            if role.get("is_manager") or role.get("is_owner"):
+                access.managed_groups.add(gid)
+    for pid, users, groups, is_public in project_model.objects.values_list(
+        "pk", "users", "groups", "is_public"
+    ):
+        if is_public:
+            access.readable.add(pid)
+        role = (users or {}).get(email)
+        if role is not None:
+            _grant(access, pid, role)
+        for gname, grole in (groups or {}).items():
+            if gname in group_names:
+                _grant(access, pid, grole)
+    return access
+
+
+def _project_filter(model_name: str, projects: set) -> Q:
+    path = schema.PROJECT_PATHS[model_name]
+    if not path:
+        return Q(pk__in=projects)
+    model = MODELS[model_name]
+    # A subquery instead of a join: a record in two visible projects must not
+    # appear twice, and DISTINCT over a large join is slow in SQLite.
+    inner = model.objects.filter(**{f"{path}__in": projects}).values("pk")
+    return Q(pk__in=inner)
+
+
+def _attribute_filter(model_name: str, access: Access) -> Q:
+    prefix = schema.ATTRIBUTE_PATHS[model_name]
+    public = Q(**{f"{prefix}is_public": True})
+    if access.portal == PUBLIC or access.user is None:
+        return public
+    model = MODELS[model_name]
+    inner = model.objects.filter(**{f"{prefix}auth_groups__in": access.groups}).values("pk")
+    return public | Q(pk__in=inner)
+
+
+def _personal_filter(model_name: str, access: Access) -> Q:
+    uid = getattr(access.user, "pk", None)
+    if model_name == "project_membership_invitation":
+        return Q(invitee=uid) | Q(project__in=access.managed)
+    if model_name == "project_group_membership_invitation":
+        return Q(invitee__in=access.groups) | Q(project__in=access.managed)
+    if model_name == "group_membership_invitation":
+        return Q(user_account_invitation=uid) | Q(authgroup__in=access.managed_groups)
+    if model_name == "group_membership_request":
+        return Q(user_account_request=uid) | Q(authgroup__in=access.managed_groups)
+    # Approvals: the submitter sees theirs, reviewers see all.
+    return Q() if access.reviewer else Q(created_by=uid)
+
+
+def is_personal(model_name: str) -> bool:
+    """True for invitation, request and approval models (private to their people)."""
+    m = catalog.model(model_name)
+    return m.kind == "approval" or "public" not in m.portals.get("list", ())
+
+
+def visible(model_name: str, queryset: QuerySet, access: Access) -> QuerySet:
+    """Restrict ``queryset`` to the records ``access`` may read.
+
+    Examples
+    --------
+    ``visible("session", Session.objects.all(), access)`` keeps the sessions of
+    the projects in ``access.readable``.
+    """
+    if is_personal(model_name):
+        if access.user is None:
+            return queryset.none()
+        return queryset.filter(_personal_filter(model_name, access))
+    kind = schema.scope(model_name)
+    if kind == "project":
+        return queryset.filter(_project_filter(model_name, access.readable))
+    if kind == "attribute":
+        return queryset.filter(_attribute_filter(model_name, access))
+    return queryset
+
+
+def related_projects(model_name: str, data: dict, instance=None) -> set:
+    """Project ids a write touches: given in the payload or held by the record.
+
+    For a new session that is its ``projects``; for a behavior, the projects of its
+    session; and so on up :data:`schema.PROJECT_PATHS`.
+    """
+    path = schema.PROJECT_PATHS[model_name]
+    if not path:
+        return {instance.pk} if instance is not None else set()
+    head, _, rest = path.partition("__")
+    value = data.get(head) if head in data else (getattr(instance, head) if instance else None)
+    if value is None:
+        return set()
+    if hasattr(value, "all"):
+        value = list(value.all())
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: set = set()
+    for item in items:
+        if not rest:
+            out.add(item.pk)
+        else:
+            target = MODELS[model_name]._meta.get_field(head).related_model
+            target_name = next(n for n, cls in MODELS.items() if cls is target)
+            out |= related_projects(target_name, {}, item)
+    return out
+
+
+def attribute_groups(model_name: str, data: dict, instance=None) -> set:
+    """Group ids owning the personal attribute a write touches."""
+    prefix = schema.ATTRIBUTE_PATHS[model_name]
+    if not prefix:
+        if instance is None:
+            return set()
+        return set(instance.auth_groups.values_list("pk", flat=True))
+    head = prefix.rstrip("_")
+    parent = data.get(head) or (getattr(instance, head) if instance else None)
+    if parent is None:
+        return set()
+    return set(parent.auth_groups.values_list("pk", flat=True))
+
+
+def can_write(model_name: str, action: str, access: Access, data: dict, instance=None) -> str | None:
+    """Return why ``access`` may not do ``action`` (add/change/delete), or None if it may.
+
+    The returned text becomes the ``detail`` of a 403 answer.
+    """
+    kind = schema.scope(model_name)
+    user = access.user
+    if model_name == "project":
+        if action == "add":
+            return None
+        if action == "delete" and instance.pk not in access.owned:
+            return "Only project owners can delete a project."
+        if action == "change" and instance.pk not in access.managed:
+            return "Only project managers and owners can change a project."
+        return None
+    if kind == "project":
+        projects = related_projects(model_name, data, instance)
+        if instance is not None:
+            projects |= related_projects(model_name, {}, instance)
+        denied = projects - access.changeable
+        if denied:
+            return ("You need change permission (contributor or higher) on every project "
+                    f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}.")
+        return None
+    if kind == "attribute":
+        if action == "add" and not schema.ATTRIBUTE_PATHS[model_name]:
+            return None if access.groups else "You must belong to a group to create personal attributes."
+        groups = attribute_groups(model_name, data, instance)
+        if not groups & access.groups:
+            return f"You are not a member of a group that owns this {model_name.replace('stock', ' stock')}."
+        if action != "add" and not schema.ATTRIBUTE_PATHS[model_name] and not groups & access.managed_groups:
+            return "Only managers and owners of the owning group can change or delete it."
+        return None
+    if model_name == "user":
+        if instance is not None and instance.pk != user.pk:
+            return "You can only change or delete your own user account."
+        return None
+    if model_name == "group":
+        if action != "add" and instance.pk not in access.managed_groups:
+            return "Only group managers and owners can change or delete a group."
+        return None
+    if model_name == "laboratory":
+        if action != "add" and not instance.principal_investigators.filter(pk=user.pk).exists():
+            return "Only the laboratory's principal investigators can change it."
+        return None
+    if action == "delete" and not access.reviewer:
+        return f"Only BrainSTEM reviewers can delete a {model_name}."
+    if model_name == "publication" and action == "change":
+        if instance.created_by_id not in (None, user.pk) and not access.reviewer:
+            return "Only the submitter of a publication can change it."
+    return None

@@ -1,0 +1,14 @@
+"""Root URLs of the sandbox: BrainSTEM under /api/, brainmaps under /brainmaps/v1/."""
+
+from django.urls import include, path
+
+from brainstem_pandas.sandbox.api import views
+
+urlpatterns = [
+    path("sandbox/health/", views.health),
+    path("brainmaps/v1/", include("brainstem_pandas.sandbox.brainmaps.urls")),
+    path("", include("brainstem_pandas.sandbox.api.urls")),
+]
+
+handler404 = views.json_404
+handler500 = views.json_500
