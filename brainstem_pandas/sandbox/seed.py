@@ -542,6 +542,27 @@ def _groupings(w: World, out: Writer, projects: list[dict[str, Any]], subjects: 
         {"id": w.uid(), "name": "Mesocricetus auratus", "description": "Golden hamster", "rrid": "",
          "external_identifiers": [], "instance_id": None, "action": "add", "reviewer": None,
          "status": "pending", "created_by": 1}])
+    _change_requests(w)
+
+
+def _change_requests(w: World) -> None:
+    """One pending change request by the demo user for every model with approvals."""
+    for spec in catalog.all_models().values():
+        if not spec.approval_model:
+            continue
+        approval = catalog.model(spec.approval_model)
+        original = MODELS[spec.name].objects.order_by("pk").first()
+        if original is None:
+            continue
+        copy = {f.name: getattr(original, f.name) for f in approval.fields
+                if not f.read_only and not f.many and f.name != "id"}
+        if "description" in copy:
+            copy["description"] = f"{copy['description']} (suggested edit)".strip()
+        record = MODELS[approval.name].objects.create(
+            id=w.uid(), **copy, instance_id=original, action="change", status="pending", created_by_id=1)
+        for f in approval.fields:
+            if f.many:
+                getattr(record, f.name).set(getattr(original, f.name).all())
 
 
 def generate(*, sessions: int = 1000, seed: int = 0) -> dict[str, str]:
