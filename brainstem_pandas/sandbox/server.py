@@ -92,6 +92,9 @@ def serve(port: int) -> None:
                 "accesslog": None,
                 "errorlog": "-",
                 "loglevel": "warning",
+                # Several sandboxes may run at once: gunicorn's control socket
+                # lives at one fixed path per user, so it is switched off.
+                "control_socket_disable": True,
                 "when_ready": lambda server: print(f"SANDBOX_READY {url}", flush=True),
             }
             for key, value in options.items():
