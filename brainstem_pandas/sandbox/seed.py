@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 from brainstem_pandas import catalog
 from brainstem_pandas.sandbox.api import auth
@@ -120,7 +120,16 @@ class Writer:
     def _converter(self, f: Any):
         key = type(f)
         if key not in self._prep:
-            self._prep[key] = lambda value, f=f: f.get_db_prep_save(value, connection)
+            # The connection proxy costs a thread-local lookup per call: bind the
+            # real connection once. The commonest types skip Django entirely.
+            conn = connections[DEFAULT_DB_ALIAS]
+            if isinstance(f, models.UUIDField):
+                self._prep[key] = lambda value: value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
+            elif isinstance(f, (models.CharField, models.TextField, models.IntegerField,
+                                models.BooleanField, models.FloatField)):
+                self._prep[key] = lambda value: value
+            else:
+                self._prep[key] = lambda value, f=f: f.get_db_prep_save(value, conn)
         return self._prep[key]
 
     def insert(self, model: Any, rows: list[dict[str, Any]]) -> None:
