@@ -32,9 +32,16 @@ def writable(sb) -> dict:
                             headers=headers, timeout=30).json()["projects"]
     mine = next(p for p in projects if p["users"].get(sb.email, {}).get("can_change"))
     readonly = next(p for p in projects if sb.email in p["users"] and not p["users"][sb.email]["can_change"])
+    # Data storages of the demo user's own lab (public storages of other labs are
+    # visible but may not be attached).
+    lab = next(g for g in requests.get(sb.url + "/api/private/users/group/", params={"limit": 100},
+                                       headers=headers, timeout=30).json()["groups"]
+               if g["users"].get(sb.email, {}).get("is_owner"))
     storages = requests.get(sb.url + "/api/private/personal_attributes/datastorage/",
                             params={"limit": 100}, headers=headers, timeout=30).json()["datastorages"]
-    return {"project": mine["id"], "readonly": readonly["id"], "storages": [s["id"] for s in storages]}
+    own = [s["id"] for s in storages if s["name"].split()[0] == lab["name"].split()[0]]
+    other = [s["id"] for s in storages if s["name"].split()[0] != lab["name"].split()[0]]
+    return {"project": mine["id"], "readonly": readonly["id"], "storages": own, "foreign_storages": other}
 
 
 def create(api, sb, data, path=SESSIONS) -> requests.Response:
@@ -70,9 +77,21 @@ def test_patch_and_put_update_and_delete_gives_204(sb, api, writable):
 
 def test_datastorage_order_is_kept_as_sent(sb, api, writable):
     order = list(reversed(writable["storages"][:2]))
+    assert len(order) == 2
     r = create(api, sb, {"name": "w-ds", "projects": [writable["project"]], "datastorage": order})
     assert r.status_code == 201, r.text
     assert r.json()["session"]["datastorage"] == order
+
+
+def test_data_storages_of_other_labs_cannot_be_attached(sb, api, writable):
+    r = create(api, sb, {"name": "w-ds-foreign", "projects": [writable["project"]],
+                         "datastorage": writable["foreign_storages"][:1]})
+    assert r.status_code == 403 and "data storage" in r.json()["detail"]
+
+
+def test_new_records_get_empty_json_values_not_null(sb, api, writable):
+    session = create(api, sb, {"name": "w-empty", "projects": [writable["project"]]}).json()["session"]
+    assert session["extra_fields"] == {} and session["download_links"] == [] and session["tags"] == []
 
 
 @pytest.mark.parametrize("payload, field", [

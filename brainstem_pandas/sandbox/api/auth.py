@@ -27,7 +27,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import authentication, exceptions
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, authentication_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -77,7 +77,17 @@ def find_user(email: str, password: str) -> Any | None:
 
 def create_user(email: str, password: str, *, first_name: str = "", last_name: str = "",
                 reviewer: bool = False) -> Any:
-    """Create a sandbox user with a hashed password."""
+    """Create a sandbox user with a hashed password.
+
+    Raises
+    ------
+    ValueError
+        If a user with this email exists, in any letter case.
+    """
+    # Sign-in matches emails case-insensitively, so a second account differing
+    # only in case could never sign in with its own password.
+    if MODELS["user"].objects.filter(email__iexact=email).exists():
+        raise ValueError(f"a user with email {email!r} already exists")
     return MODELS["user"].objects.create(
         email=email, first_name=first_name, last_name=last_name,
         password=make_password(password), is_reviewer=reviewer,
@@ -112,6 +122,21 @@ class BearerAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+class CredentialsChallenge(authentication.BaseAuthentication):
+    """Authenticates nobody; only names the scheme of the sign-in endpoints.
+
+    DRF turns a failed sign-in into 403 when a view has no authenticator with a
+    ``WWW-Authenticate`` challenge; BrainSTEM (simplejwt) answers 401. A bearer
+    header is ignored here, so a client holding a stale token can still refresh.
+    """
+
+    def authenticate(self, request: Request) -> None:
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
 def _credentials(request: Request, *names: str) -> tuple[str, str]:
     data = request.data if isinstance(request.data, dict) else {}
     email = next((data.get(n) for n in names if data.get(n)), "")
@@ -119,6 +144,7 @@ def _credentials(request: Request, *names: str) -> tuple[str, str]:
 
 
 @api_view(["POST"])
+@authentication_classes([CredentialsChallenge])
 def token_pair(request: Request) -> Response:
     """``POST /api/auth/token/``: email + password -> access and refresh tokens."""
     email, password = _credentials(request, "email", "username")
@@ -138,6 +164,7 @@ def _pair(user: Any) -> dict[str, Any]:
 
 
 @api_view(["POST"])
+@authentication_classes([CredentialsChallenge])
 def token_refresh(request: Request) -> Response:
     """``POST /api/auth/token/refresh/``: rotate a refresh token into a new pair."""
     data = request.data if isinstance(request.data, dict) else {}
@@ -156,6 +183,7 @@ def token_refresh(request: Request) -> Response:
 
 
 @api_view(["POST"])
+@authentication_classes([CredentialsChallenge])
 def legacy_token(request: Request) -> Response:
     """``POST /api/token/``: username (email) + password -> a PAT."""
     email, password = _credentials(request, "username", "email")
@@ -219,10 +247,22 @@ def device_poll(request: Request) -> Response:
         return Response({"status": "success", "token": secret})
 
 
+def normalize_user_code(value: str) -> str:
+    """A typed user code in its stored form: ``"wxyz bcdf"`` -> ``"WXYZ-BCDF"``.
+
+    People retype codes with spaces, without the dash or in lower case (RFC 8628,
+    section 6.1, asks servers to accept that).
+    """
+    letters = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    return f"{letters[:4]}-{letters[4:]}" if len(letters) == 8 else (value or "").strip().upper()
+
+
 def _find_session(value: str) -> DeviceSession | None:
     value = (value or "").strip()
+    if not value:
+        return None
     return (DeviceSession.objects.filter(session_id=value).first()
-            or DeviceSession.objects.filter(user_code=value.upper()).first())
+            or DeviceSession.objects.filter(user_code=normalize_user_code(value)).first())
 
 
 @csrf_exempt

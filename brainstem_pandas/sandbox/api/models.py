@@ -49,7 +49,7 @@ def _scalar_field(f: catalog.Field, kind: str) -> models.Field:
     if f.type == "list[string]":
         return models.JSONField(default=list, blank=True)
     if f.type == "json":
-        return models.JSONField(null=True, blank=True, default=None)
+        return models.JSONField(null=True, blank=True, default=schema.JSON_DEFAULTS.get(f.name))
     raise ValueError(f"catalog type {f.type!r} of {f.name} has no storage rule")
 
 
@@ -160,7 +160,7 @@ class Token(models.Model):
     created = models.DateTimeField()
     expires = models.DateTimeField()
     revoked = models.BooleanField(default=False)
-    #: The refresh token an access token was issued with (rotation revokes both).
+    #: Pair id shared by an access token and the refresh token issued with it.
     family = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:

@@ -202,6 +202,82 @@ def attribute_groups(model_name: str, data: dict, instance=None) -> set:
     return set(parent.auth_groups.values_list("pk", flat=True))
 
 
+MEMBER_FIELDS = ("users", "groups")
+
+
+def _same(value: object, current: object) -> bool:
+    """True when a payload value equals what the record holds (to-many links by id)."""
+    if hasattr(current, "all"):
+        return {getattr(v, "pk", v) for v in value or ()} == set(current.values_list("pk", flat=True))
+    return value == current
+
+
+def _changed_details(data: dict, instance) -> list[str]:
+    """Names of the non-member fields a write would really change.
+
+    A PUT resends every field: only values that differ from the record count.
+    """
+    return sorted(name for name, value in data.items()
+                  if name not in MEMBER_FIELDS and not _same(value, getattr(instance, name, None)))
+
+
+def _is_manager_role(role: object) -> bool:
+    return isinstance(role, dict) and bool(role.get("is_manager") or role.get("is_owner"))
+
+
+def _touches_managers(data: dict, instance) -> bool:
+    """True when a ``users``/``groups`` payload grants, alters or removes a manager or owner role."""
+    for name in MEMBER_FIELDS:
+        given = data.get(name)
+        if not isinstance(given, dict):
+            continue
+        current = getattr(instance, name) or {}
+        for member, role in given.items():
+            role = role if isinstance(role, dict) else {}  # as the merge reads it: all roles false
+            if role.get("remove"):
+                if _is_manager_role(current.get(member)):
+                    return True
+                continue
+            if _is_manager_role(role):
+                return True
+            # Missing roles default to false: resending a manager without them demotes.
+            before = current.get(member)
+            if _is_manager_role(before) and any(bool(role.get(k)) != bool(v) for k, v in before.items()):
+                return True
+    return False
+
+
+def _project_change(access: Access, data: dict, instance) -> str | None:
+    """Why a project change is refused (datamodel/permissions.md).
+
+    Managers add and remove members and groups; only owners edit the project's
+    details, make it public and add or remove managers and owners.
+    """
+    if instance.pk not in access.managed:
+        return "Only project managers and owners can change a project."
+    if instance.pk in access.owned:
+        return None
+    changed = _changed_details(data, instance)
+    if "is_public" in changed:
+        return "Only project owners can make a project public or private."
+    if changed:
+        return (f"Only project owners can change project details ({', '.join(changed)}); "
+                "managers may add and remove members and groups.")
+    if _touches_managers(data, instance):
+        return "Only project owners can add or remove managers and owners."
+    return None
+
+
+def _storages_denied(access: Access, storages: list) -> str | None:
+    """Sessions may only point at data storages of the writer's groups (change_datastorage)."""
+    denied = [str(ds.pk) for ds in storages
+              if not set(ds.auth_groups.values_list("pk", flat=True)) & access.groups]
+    if denied:
+        return ("You need change permission on every data storage of the session; "
+                f"not a member of a group owning: {', '.join(sorted(denied))}.")
+    return None
+
+
 def can_write(model_name: str, action: str, access: Access, data: dict, instance=None) -> str | None:
     """Return why ``access`` may not do ``action`` (add/change/delete), or None if it may.
 
@@ -214,8 +290,8 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
             return None
         if action == "delete" and instance.pk not in access.owned:
             return "Only project owners can delete a project."
-        if action == "change" and instance.pk not in access.managed:
-            return "Only project managers and owners can change a project."
+        if action == "change":
+            return _project_change(access, data, instance)
         return None
     if kind == "project":
         projects = related_projects(model_name, data, instance)
@@ -225,7 +301,7 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
         if denied:
             return ("You need change permission (contributor or higher) on every project "
                     f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}.")
-        return None
+        return _storages_denied(access, data.get("datastorage") or [])
     if kind == "attribute":
         if action == "add" and not schema.ATTRIBUTE_PATHS[model_name]:
             return None if access.groups else "You must belong to a group to create personal attributes."
@@ -236,7 +312,11 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
             return "Only managers and owners of the owning group can change or delete it."
         return None
     if model_name == "user":
-        if instance is not None and instance.pk != user.pk:
+        # api/users/user.md: "only administrators can remove Users"; the sandbox's
+        # administrators are its reviewers.
+        if action == "delete" and not access.reviewer:
+            return "Only BrainSTEM administrators can delete users."
+        if instance is not None and instance.pk != user.pk and not access.reviewer:
             return "You can only change or delete your own user account."
         return None
     if model_name == "group":

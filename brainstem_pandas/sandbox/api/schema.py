@@ -50,6 +50,14 @@ ATTRIBUTE_PATHS = {
     "consumablestock": "inventory__",
 }
 
+# Empty values of JSON fields, as the documentation's examples show them; other
+# JSON fields start as null.
+JSON_DEFAULTS = {
+    "extra_fields": dict, "users": dict, "groups": dict, "details": dict, "coordinates_details": dict,
+    "download_links": list, "entries": list, "external_identifiers": list,
+    "data_organization": list, "data_protocols": list, "specifications": list,
+}
+
 # Models readable by everyone on both portals (shared taxonomies and resources).
 SHARED_APPS = {"taxonomies", "resources", "dissemination", "users"}
 
