@@ -1,0 +1,44 @@
+"""brainstem_pandas: every BrainSTEM record you may see, as linked, typed pandas DataFrames.
+
+>>> import brainstem_pandas as bsp
+>>> client = bsp.connect("http://127.0.0.1:8000", token="...")   # doctest: +SKIP
+>>> sessions = client.read("session", sort=["-date_time"])       # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from brainstem_pandas.catalog import models  # noqa: E402
+from brainstem_pandas.client import Client, connect, login, logout  # noqa: E402
+from brainstem_pandas.errors import (  # noqa: E402
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    BrainstemError,
+    ConfigurationError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    QueryError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+    UnknownNameError,
+    ValidationError,
+)
+from brainstem_pandas.pagination import (  # noqa: E402
+    NextLinkPaginator,
+    OffsetPaginator,
+    Page,
+    PageNumberPaginator,
+)
+from brainstem_pandas.transport import RetryPolicy  # noqa: E402
+
+__all__ = sorted([
+    "APIError", "AuthenticationError", "BadRequestError", "BrainstemError", "Client", "ConfigurationError",
+    "NextLinkPaginator", "NotFoundError", "OffsetPaginator", "Page", "PageNumberPaginator", "PaginationError",
+    "PermissionDeniedError", "QueryError", "RateLimitError", "ResponseError", "RetryPolicy", "ServerError",
+    "TransportError", "UnauthorizedError", "UnknownNameError", "ValidationError", "__version__", "connect",
+    "login", "logout", "models",
+])

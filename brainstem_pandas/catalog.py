@@ -8,30 +8,15 @@ model name, an app or a response key.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
-#: Spellings the official Python client uses that differ from the documented URL
-#: segment; both are accepted everywhere a model name is.
-_ALIASES_FIELD = "url_model_segment"
+from brainstem_pandas.errors import UnknownNameError
 
-
-class UnknownNameError(LookupError):
-    """A model or field name the catalog does not know (carries suggestions)."""
-
-    def __init__(self, kind: str, name: str, choices: list[str], where: str = "") -> None:
-        self.kind, self.name = kind, name
-        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-        hint = (
-            f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?"
-            if self.suggestions
-            else f" Known {kind}s: {', '.join(sorted(choices))}."
-        )
-        super().__init__(f"Unknown {kind} {name!r}{where}.{hint}")
+_SEGMENT_FIELD = "url_model_segment"
 
 
 @dataclass(frozen=True)
@@ -146,7 +131,7 @@ def _model(raw: dict[str, Any]) -> Model:
         name=raw["model"],
         app=raw["app"],
         kind=raw["kind"],
-        segment=raw.get(_ALIASES_FIELD) or raw["model"],
+        segment=raw.get(_SEGMENT_FIELD) or raw["model"],
         list_key=raw["list_key"],
         detail_key=raw["detail_key"],
         write_key=raw.get("write_response_key"),
@@ -207,3 +192,31 @@ def model(name: str) -> Model:
 def endpoint_models() -> list[Model]:
     """Models with their own documentation page (approval endpoints excluded)."""
     return [m for m in all_models().values() if m.kind == "endpoint"]
+
+
+def models() -> "pd.DataFrame":
+    """Every catalogued model as a DataFrame: app, keys, portals, fields, relations.
+
+    Examples
+    --------
+    >>> table = models()
+    >>> table.loc["session", "list_key"]
+    'sessions'
+    """
+    import pandas as pd
+
+    rows = []
+    for m in all_models().values():
+        rows.append({
+            "model": m.name,
+            "app": m.app,
+            "kind": m.kind,
+            "url_segment": m.segment,
+            "list_key": m.list_key,
+            "detail_key": m.detail_key,
+            "public": "public" in m.portals.get("list", ()),
+            "writable": bool(m.portals.get("add") or m.portals.get("change")),
+            "fields": len(m.fields),
+            "relations": ", ".join(f"{f.name}->{f.related_model}{'[]' if f.many else ''}" for f in m.relations),
+        })
+    return pd.DataFrame(rows).set_index("model")

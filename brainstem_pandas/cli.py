@@ -26,6 +26,8 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-limit", type=int, default=0, help="requests per window per client (0 = off)")
     p.add_argument("--rate-window", type=int, default=60, help="rate-limit window in seconds")
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not keep rendered answers between writes (measure raw Django cost)")
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +44,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         faults = parse_faults(args.faults)
         sb = Sandbox(sessions=args.sessions, seed=args.seed, port=args.port, latency_ms=args.latency_ms,
                      faults=faults, envelope=args.envelope, rate_limit=args.rate_limit,
-                     rate_window=args.rate_window, workers=args.workers)
+                     rate_window=args.rate_window, workers=args.workers, cache=not args.no_cache)
     except SandboxConfigError as exc:
         print(f"brainstem-pandas sandbox: {exc}", file=sys.stderr)
         return 2

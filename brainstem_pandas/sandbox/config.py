@@ -60,6 +60,8 @@ class SandboxConfig:
         Server worker processes.
     threads : int
         Threads per worker process.
+    cache : bool
+        Keep rendered GET answers per user until the next write (see api/cache.py).
 
     Examples
     --------
@@ -83,6 +85,7 @@ class SandboxConfig:
     device_ttl: int = 15 * 60
     workers: int = 2
     threads: int = 8
+    cache: bool = True
 
     def __post_init__(self) -> None:
         self.validate()

@@ -183,3 +183,7 @@ class DeviceSession(models.Model):
 
     class Meta:
         app_label = APP_LABEL
+
+
+# Registers the generation table that invalidates cached answers (see cache.py).
+from brainstem_pandas.sandbox.api.cache import Generation  # noqa: E402,F401

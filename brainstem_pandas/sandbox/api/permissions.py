@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -104,11 +105,27 @@ def _project_filter(model_name: str, projects: set) -> Q:
     path = schema.PROJECT_PATHS[model_name]
     if not path:
         return Q(pk__in=projects)
-    model = MODELS[model_name]
-    # A subquery instead of a join: a record in two visible projects must not
-    # appear twice, and DISTINCT over a large join is slow in SQLite.
-    inner = model.objects.filter(**{f"{path}__in": projects}).values("pk")
-    return Q(pk__in=inner)
+    return _path_filter(MODELS[model_name], path, projects)
+
+
+def _path_filter(model: Any, path: str, projects: set) -> Q:
+    # Subqueries on the link tables instead of joins: a record in two visible
+    # projects must not appear twice, and DISTINCT over a join is slow in SQLite.
+    head, _, rest = path.partition("__")
+    field = model._meta.get_field(head)
+    if not rest:
+        if field.many_to_many:
+            through = field.remote_field.through
+            own = next(f for f in through._meta.concrete_fields
+                       if f.is_relation and f.related_model is model)
+            target = next(f for f in through._meta.concrete_fields
+                          if f.is_relation and f.related_model is not model)
+            ids = through.objects.filter(**{f"{target.attname}__in": projects}).values(own.attname)
+            return Q(pk__in=ids)
+        return Q(**{f"{field.attname}__in": projects})
+    parent = field.related_model
+    ids = parent.objects.filter(_path_filter(parent, rest, projects)).values("pk")
+    return Q(**{f"{field.attname}__in": ids})
 
 
 def _attribute_filter(model_name: str, access: Access) -> Q:

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from dynamic_rest.viewsets import DynamicModelViewSet
 from rest_framework import exceptions, status
@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from brainstem_pandas import catalog
-from brainstem_pandas.sandbox.api import permissions, schema
+from brainstem_pandas.sandbox.api import cache, permissions, schema
 from brainstem_pandas.sandbox.api.auth import BearerAuthentication
 from brainstem_pandas.sandbox.api.models import MODELS, SessionDataStorage
 from brainstem_pandas.sandbox.api.serializers import SERIALIZERS
@@ -166,6 +166,32 @@ class CatalogViewSet(DynamicModelViewSet):
                     "The public portal is read-only; use the private portal with a token.")
             raise exceptions.NotFound(f"{self.catalog_name} is not available on the {portal} portal.")
         request.bsp_access = permissions.compute_access(request.user, portal)
+        request.bsp_cache_key = None
+        if request.method == "GET" and not kwargs.get("action_name") and cache.enabled():
+            request.bsp_cache_key = (getattr(request.user, "pk", None), request.build_absolute_uri())
+            request.bsp_generation = cache.current()
+
+    def cached(self, request: Request) -> HttpResponse | None:
+        """The stored answer to this exact GET by this user, if the data has not changed."""
+        key = getattr(request, "bsp_cache_key", None)
+        if key is None:
+            return None
+        hit = cache.PAGES.get(key, request.bsp_generation)
+        return HttpResponse(hit[0], content_type=hit[1]) if hit else None
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        key = getattr(request, "bsp_cache_key", None)
+        if key is not None and isinstance(response, Response) and response.status_code == 200:
+            response.render()
+            cache.PAGES.put(key, request.bsp_generation, response.content, response["Content-Type"])
+        return response
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return self.cached(request) or super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return self.cached(request) or super().retrieve(request, *args, **kwargs)
 
     def get_request_feature(self, name: str, raw: bool = False) -> Any:
         value = super().get_request_feature(name, raw=raw) if raw else super().get_request_feature(name)

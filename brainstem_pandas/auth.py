@@ -1,0 +1,275 @@
+"""Where tokens come from, and the two interactive sign-in flows.
+
+Order of token sources in :func:`find_token` (the first that gives one wins):
+
+1. the ``token`` argument;
+2. the ``BRAINSTEM_TOKEN`` environment variable, then ``BRAINSTEM_API_TOKEN``
+   (the official command-line tool's name);
+3. the token cache file the official tools use, ``~/.config/brainstem/token``.
+
+Without any, :func:`device_login` runs the browser device-authorization flow
+(print or open the verification link, poll at the server's interval, time out
+with a clear message), or :func:`password_login` trades an email and password for
+an access + refresh pair where the server offers it. Tokens are written to the
+cache file only on request, with mode 0600 in a folder only the owner can read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+from brainstem_pandas.errors import AuthenticationError, ResponseError
+
+ENV_TOKENS = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
+# Renew access tokens this long before they expire.
+REFRESH_MARGIN = 60.0
+AUTH_TIMEOUT = (10.0, 30.0)
+
+
+def token_file() -> Path:
+    """The token cache file shared with the official BrainSTEM tools."""
+    return Path.home() / ".config" / "brainstem" / "token"
+
+
+def load_cached_token(path: Path | None = None) -> str | None:
+    """The cached token, or None when there is none."""
+    path = path or token_file()
+    try:
+        text = path.read_text().strip()
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return None
+    return text or None
+
+
+def save_token(token: str, path: Path | None = None) -> Path:
+    """Write ``token`` to the cache file: folder 0700, file 0600, never world-readable.
+
+    Examples
+    --------
+    >>> save_token("abc", Path(tempfile.mkdtemp()) / "token").stat().st_mode & 0o777  # doctest: +SKIP
+    384
+    """
+    path = path or token_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(stat.S_IRWXU)
+    # Create with 0600 from the start: no moment where the token is readable by others.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token)
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    return path
+
+
+def logout(path: Path | None = None) -> bool:
+    """Remove the cached token; True if there was one."""
+    path = path or token_file()
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def find_token(token: str | None = None, path: Path | None = None) -> tuple[str | None, str]:
+    """The first token found, and where it came from (for messages, never the token).
+
+    Examples
+    --------
+    >>> find_token("abc")
+    ('abc', 'argument')
+    """
+    if token:
+        return token.strip(), "argument"
+    for name in ENV_TOKENS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, f"environment variable {name}"
+    cached = load_cached_token(path)
+    if cached:
+        return cached, f"token file {path or token_file()}"
+    return None, ""
+
+
+class StaticToken:
+    """A personal access token: sent as is, never renewed."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def header(self) -> str | None:
+        return f"Bearer {self._token}"
+
+    def renew(self, failed_header: str | None) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "StaticToken(***)"
+
+
+@dataclass
+class TokenPair:
+    """An access token with its refresh token, renewed before expiry and once on a 401.
+
+    Refresh tokens rotate: every refresh answer carries a new one and the old one
+    stops working, so the pair is replaced as a whole, under a lock, and only
+    once when several threads notice the expiry together.
+    """
+
+    access: str
+    refresh: str
+    expires_at: float
+    refresh_url: str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __repr__(self) -> str:
+        return f"TokenPair(access=***, refresh=***, expires_in={self.expires_at - time.time():.0f}s)"
+
+    def header(self) -> str | None:
+        if time.time() > self.expires_at - REFRESH_MARGIN:
+            self._refresh(self.access)
+        return f"Bearer {self.access}"
+
+    def renew(self, failed_header: str | None) -> bool:
+        return self._refresh(failed_header.split(" ", 1)[-1] if failed_header else self.access)
+
+    def _refresh(self, stale_access: str) -> bool:
+        with self._lock:
+            if stale_access != self.access:
+                return True  # another thread already renewed
+            data = _post_json(self.refresh_url, {"refresh": self.refresh})
+            if "access" not in data or "refresh" not in data:
+                raise AuthenticationError(
+                    "The refresh token was rejected (expired or already used). Sign in again.")
+            self.access, self.refresh = data["access"], data["refresh"]
+            self.expires_at = time.time() + float(data.get("expires_in") or 3600)
+            return True
+
+
+def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response = requests.post(url, json=payload, timeout=AUTH_TIMEOUT)
+    except requests.RequestException as exc:
+        raise AuthenticationError(f"POST {url} failed: {exc}. Is the server URL right?") from exc
+    try:
+        data = response.json()
+    except ValueError:
+        raise ResponseError("POST", url, "the server did not answer JSON; is this a BrainSTEM server?",
+                            response.status_code) from None
+    if response.status_code == 404:
+        raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
+    if response.status_code >= 400:
+        detail = data.get("detail") if isinstance(data, dict) else data
+        raise AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
+    return data if isinstance(data, dict) else {}
+
+
+def password_login(base_url: str, email: str, password: str) -> TokenPair:
+    """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
+
+    Examples
+    --------
+    >>> pair = password_login("http://127.0.0.1:8000", "demo@brainstem.sandbox", "...")  # doctest: +SKIP
+    """
+    root = base_url.rstrip("/")
+    data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password})
+    if "access" not in data or "refresh" not in data:
+        raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
+    return TokenPair(access=data["access"], refresh=data["refresh"],
+                     expires_at=time.time() + float(data.get("expires_in") or 3600),
+                     refresh_url=f"{root}/api/auth/token/refresh/")
+
+
+@dataclass
+class DeviceLogin:
+    """A started device authorization: what to show the user, and how to finish it."""
+
+    base_url: str
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    interval: float
+    expires_in: float
+
+    def __repr__(self) -> str:
+        return f"DeviceLogin(user_code={self.user_code!r}, url={self.verification_uri_complete!r})"
+
+    def poll_once(self) -> str | None:
+        """Ask once: the token when approved, None while pending; raises on refusal."""
+        data = _post_json(f"{self.base_url}/api/auth/device/token/", {"device_code": self.device_code})
+        if data.get("status") == "success" and data.get("token"):
+            return str(data["token"])
+        if data.get("status") == "authorization_pending":
+            return None
+        reasons = {
+            "access_denied": "the sign-in was denied in the browser",
+            "expired_token": "the sign-in request expired before it was approved; start again",
+            "already_used": "this sign-in request was already used; start again",
+        }
+        error = str(data.get("error") or data)
+        raise AuthenticationError(f"Browser sign-in failed: {reasons.get(error, error)}.")
+
+    def wait(self, timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
+             cancelled: Callable[[], bool] = lambda: False) -> str:
+        """Poll at the server's interval until approved, refused or ``timeout`` seconds pass."""
+        limit = min(timeout or self.expires_in, self.expires_in)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if cancelled():
+                raise AuthenticationError("Browser sign-in was cancelled.")
+            token = self.poll_once()
+            if token:
+                return token
+            sleep(max(self.interval, 0.2))
+        raise AuthenticationError(
+            f"Browser sign-in timed out after {limit:.0f} s: nobody approved {self.user_code} at "
+            f"{self.verification_uri}. Run the sign-in again.")
+
+
+def start_device_login(base_url: str, client_name: str = "brainstem-pandas") -> DeviceLogin:
+    """Open a device authorization session (``POST /api/auth/device/``)."""
+    root = base_url.rstrip("/")
+    data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name})
+    try:
+        return DeviceLogin(base_url=root, device_code=data["device_code"], user_code=data["user_code"],
+                           verification_uri=data["verification_uri"],
+                           verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
+                           interval=float(data.get("interval") or 5), expires_in=float(data.get("expires_in") or 900))
+    except KeyError as missing:
+        raise AuthenticationError(f"{root}/api/auth/device/ answered without {missing}; "
+                                  "this server does not offer browser sign-in.") from None
+
+
+def device_login(base_url: str, *, open_browser: bool = True, timeout: float | None = None,
+                 show: Callable[[str], None] = print) -> str:
+    """Run the whole browser sign-in and return a personal access token.
+
+    Parameters
+    ----------
+    open_browser : bool
+        Open the verification page in a browser (otherwise only print it).
+    timeout : float, optional
+        Give up after this many seconds (default: the server's window, 15 min).
+    show : callable
+        Where to write the instructions.
+    """
+    login = start_device_login(base_url)
+    show(f"To sign in, open {login.verification_uri_complete}\n"
+         f"or go to {login.verification_uri} and enter the code {login.user_code}.")
+    if open_browser:
+        try:
+            webbrowser.open(login.verification_uri_complete)
+        except webbrowser.Error:
+            pass  # the printed link is enough
+    token = login.wait(timeout)
+    show("Signed in.")
+    return token

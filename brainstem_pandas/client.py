@@ -1,0 +1,313 @@
+"""The one object users hold: :class:`Client`, made by :func:`connect`.
+
+>>> import brainstem_pandas as bsp
+>>> client = bsp.connect("http://127.0.0.1:8000", token="...")            # doctest: +SKIP
+>>> sessions = client.read("session", filters={"name.icontains": "rat"})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import pandas as pd
+
+from brainstem_pandas import auth, catalog, rules
+from brainstem_pandas.errors import AuthenticationError, ConfigurationError, ResponseError, ValidationError
+from brainstem_pandas.frames import records_frame
+from brainstem_pandas.pagination import (
+    MAX_PAGE_SIZE,
+    OffsetPaginator,
+    Page,
+    Paginator,
+    PageNumberPaginator,
+    Walk,
+    check_walk,
+    fetch_all,
+)
+from brainstem_pandas.query import build_params
+from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
+
+DEFAULT_URL = "https://www.brainstem.org"
+PORTALS = ("private", "public")
+
+
+def _interactive() -> bool:
+    # A terminal or a notebook kernel can show a sign-in link; CI and pipes cannot.
+    if "ipykernel" in sys.modules:
+        return True
+    stdin = sys.stdin
+    return bool(stdin is not None and stdin.isatty())
+
+
+class Client:
+    """A connection to one BrainSTEM server (or a compatible sandbox).
+
+    Parameters
+    ----------
+    url : str
+        Server root, e.g. ``"https://www.brainstem.org"``.
+    credentials : Credentials, optional
+        Token source; None for anonymous (public portal) use.
+    portal : {"private", "public"}
+        Default portal of every call.
+    workers : int
+        Concurrent page requests (1 = sequential).
+    progress : bool
+        Show progress bars on multi-page reads.
+
+    Examples
+    --------
+    >>> client = Client("http://127.0.0.1:8000", portal="public")  # doctest: +SKIP
+    >>> client.read("project").shape                               # doctest: +SKIP
+    (4, 13)
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, credentials: Credentials | None = None, *,
+                 portal: str = "private", workers: int = 8, progress: bool = True,
+                 page_size: int = MAX_PAGE_SIZE, timeout: tuple[float, float] = (10.0, 120.0),
+                 retry: RetryPolicy | None = None, allow_insecure_http: bool = False, source: str = "") -> None:
+        self.portal = _check_portal(portal)
+        if workers < 1:
+            raise ConfigurationError("workers must be at least 1.")
+        OffsetPaginator(page_size)  # validates the page size early
+        self.workers, self.progress, self.page_size = workers, progress, page_size
+        self.source = source
+        self.transport = Transport(url, credentials, timeout=timeout, retry=retry, pool_size=workers,
+                                   allow_insecure_http=allow_insecure_http)
+
+    @property
+    def url(self) -> str:
+        """The server root."""
+        return self.transport.base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        who = "anonymous" if self.transport.credentials is None else f"token from {self.source or 'caller'}"
+        return f"<brainstem_pandas.Client {self.url} portal={self.portal} ({who}), workers={self.workers}>"
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.transport.close()
+
+    # -- URLs ---------------------------------------------------------------------
+    def endpoint(self, model: str, portal: str | None = None, id: Any = None) -> str:
+        """The API URL of a model's list (or of one record with ``id``).
+
+        Examples
+        --------
+        >>> Client("http://127.0.0.1:8000").endpoint("dataacquisition", "public")
+        'http://127.0.0.1:8000/api/public/modules/dataacquisition/'
+        """
+        spec = catalog.model(model)
+        portal = _check_portal(portal or self.portal)
+        url = self.transport.url(f"api/{portal}/{spec.app}/{spec.segment}/")
+        return f"{url}{id}/" if id is not None else url
+
+    # -- reading -----------------------------------------------------------------
+    def _walk(self, model: str, filters: Mapping[str, Any] | None, sort: Any, include: Any,
+              portal: str | None, progress: bool | None, workers: int | None) -> Walk:
+        spec = catalog.model(model)
+        params = build_params(spec, filters=filters, sort=sort, include=include)
+        return Walk(self.transport, self.endpoint(spec.name, portal), params, OffsetPaginator(self.page_size),
+                    spec.list_key, model=spec, workers=workers or self.workers,
+                    progress=self.progress if progress is None else progress, description=spec.name)
+
+    def iter_pages(self, model: str, filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
+                   include: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
+                   workers: int | None = None, on_inconsistency: str = "raise") -> Iterator[Page]:
+        """Yield every page of a model's list, in order, for streaming consumers.
+
+        Each :class:`~brainstem_pandas.pagination.Page` carries the primary
+        records and every sideloaded or nested related record. A stream cannot
+        be re-walked: if the pages do not add up, a
+        :class:`~brainstem_pandas.errors.PaginationError` is raised after the
+        last page (or a warning, with ``on_inconsistency="warn"``).
+
+        Examples
+        --------
+        >>> for page in client.iter_pages("session", include=["projects"]):  # doctest: +SKIP
+        ...     print(len(page.records), len(page.related.get("projects", [])))
+        """
+        walk = self._walk(model, filters, sort, include, portal, progress, workers)
+        yield from walk
+        check_walk(walk, on_inconsistency)
+
+    def read(self, model: str, filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
+             include: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
+             workers: int | None = None, on_inconsistency: str = "raise") -> pd.DataFrame:
+        """Every record of ``model`` you may see, as one typed DataFrame indexed by ``id``.
+
+        Parameters
+        ----------
+        model : str
+            Catalog model name (``"session"``, ``"dataacquisition"``, ...).
+        filters : dict, optional
+            ``{"field.op": value}``; ops: exact (no suffix), iexact, icontains,
+            startswith, istartswith, endswith, iendswith, gt, gte, lt, lte, in, isnull.
+        sort : list of str, optional
+            Fields, ``-`` for descending; ``id`` is added as the last key.
+        include : list of str, optional
+            Relations to embed; their records are fetched but only the primary
+            records are returned here (see ``iter_pages`` for all).
+        on_inconsistency : {"raise", "warn"}
+            After re-walking, what to do when pages still do not add up.
+
+        Examples
+        --------
+        >>> client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])  # doctest: +SKIP
+        """
+        spec = catalog.model(model)
+        pages = fetch_all(lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
+                          on_inconsistency=on_inconsistency)
+        records = [r for page in pages for r in page.records]
+        return records_frame(spec, records)
+
+    def read_url(self, url: str, records_key: str = "results", *, paginator: Paginator | None = None,
+                 params: Mapping[str, Any] | None = None, progress: bool | None = None,
+                 on_inconsistency: str = "raise") -> pd.DataFrame:
+        """Every record of any list endpoint on this server (page-number APIs by default).
+
+        Examples
+        --------
+        >>> client.read_url("/brainmaps/v1/brains/", params={"verified": "true"})  # doctest: +SKIP
+        """
+        pager = paginator or PageNumberPaginator(self.page_size)
+        target = self.transport.url(url)
+
+        def make() -> Walk:
+            return Walk(self.transport, target, list((params or {}).items()), pager, records_key,
+                        workers=self.workers, progress=self.progress if progress is None else progress,
+                        description=url)
+
+        pages = fetch_all(make, on_inconsistency=on_inconsistency)
+        frame = pd.DataFrame.from_records([r for p in pages for r in p.records])
+        return frame.set_index("id") if "id" in frame else frame
+
+    def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
+        """One record as a dict (``include`` embeds related records inline)."""
+        spec = catalog.model(model)
+        params = build_params(spec, include=include)
+        params = [p for p in params if p[0] != "sort[]"] + ([("sideloading", "false")] if include else [])
+        body = self.transport.get(self.endpoint(spec.name, portal, id), params=params)
+        return _unwrap(body, spec.detail_key, "GET", self.endpoint(spec.name, portal, id))
+
+    # -- writing -----------------------------------------------------------------
+    def save(self, model: str, data: Mapping[str, Any], id: Any = None) -> dict:
+        """Create (``id=None``: POST) or update (PATCH) a record; return the saved record.
+
+        The documented rules are checked before sending (e.g. ``projects`` must be
+        a list; ``extra_fields`` keys start with a letter); a breach raises
+        :class:`~brainstem_pandas.errors.ValidationError` naming each field and
+        nothing is sent. Models with an approval workflow answer with the pending
+        approval record.
+
+        Examples
+        --------
+        >>> client.save("session", {"name": "s1", "projects": [project_id]})  # doctest: +SKIP
+        """
+        spec = catalog.model(model)
+        method = "POST" if id is None else "PATCH"
+        url = self.endpoint(spec.name, "private", id)
+        if not isinstance(data, Mapping):
+            raise ValidationError(method, url, 0, f"data must be a dict of fields, not {type(data).__name__}")
+        errors = rules.record_errors(spec.name, dict(data), partial=id is not None)
+        if errors:
+            raise ValidationError(method, url, 0, "", errors=errors)
+        body = self.transport.request(method, url, json_body=dict(data))
+        return _unwrap(body, spec.write_key or spec.detail_key, method, url, fallback=spec.detail_key)
+
+    def delete(self, model: str, id: Any) -> None:
+        """Delete a record (private portal)."""
+        spec = catalog.model(model)
+        self.transport.request("DELETE", self.endpoint(spec.name, "private", id))
+
+
+def _check_portal(portal: str) -> str:
+    if portal not in PORTALS:
+        raise ConfigurationError(f"Unknown portal {portal!r}; use 'private' or 'public'.")
+    return portal
+
+
+def _unwrap(body: Any, key: str, method: str, url: str, fallback: str | None = None) -> dict:
+    if isinstance(body, dict):
+        for name in (key, fallback):
+            if name and isinstance(body.get(name), dict):
+                return body[name]
+    raise ResponseError(method, url, f"the answer has no {key!r} record")
+
+
+def connect(url: str | None = None, token: str | None = None, portal: str = "private", *,
+            email: str | None = None, password: str | None = None, interactive: bool | None = None,
+            remember: bool = True, open_browser: bool = True, workers: int = 8, progress: bool = True,
+            timeout: tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
+            allow_insecure_http: bool = False, token_path: str | Path | None = None) -> Client:
+    """Connect to BrainSTEM (or a sandbox) and return a :class:`Client`.
+
+    The token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
+    ``BRAINSTEM_API_TOKEN``); the token cache file of the official tools
+    (``~/.config/brainstem/token``); ``email`` + ``password`` where the server
+    offers it; else, interactively, the browser sign-in (device flow), whose
+    token is cached when ``remember`` is true. The public portal needs no token.
+
+    Parameters
+    ----------
+    url : str, optional
+        Server root; default ``BRAINSTEM_URL`` or https://www.brainstem.org.
+    interactive : bool, optional
+        Allow the browser sign-in; default: only in a terminal or notebook.
+
+    Examples
+    --------
+    >>> client = connect("http://127.0.0.1:8000", token="...")  # doctest: +SKIP
+    >>> client = connect(portal="public")                       # doctest: +SKIP
+    """
+    url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
+    _check_portal(portal)
+    path = Path(token_path) if token_path else None
+    options = dict(portal=portal, workers=workers, progress=progress, timeout=timeout, retry=retry,
+                   allow_insecure_http=allow_insecure_http)
+    if email or password:
+        if not (email and password):
+            raise ConfigurationError("Pass both email and password (or neither).")
+        pair = auth.password_login(url, email, password)
+        return Client(url, pair, source="email and password", **options)
+    found, source = auth.find_token(token, path)
+    if found:
+        return Client(url, auth.StaticToken(found), source=source, **options)
+    if portal == "public":
+        return Client(url, None, source="", **options)
+    if interactive is None:
+        interactive = _interactive()
+    if not interactive:
+        raise AuthenticationError(
+            "No BrainSTEM token found. Pass token=..., set BRAINSTEM_TOKEN, sign in once with "
+            "bsp.login(), or use portal='public' for public data.")
+    new = login(url, remember=remember, open_browser=open_browser, token_path=path)
+    return Client(url, auth.StaticToken(new), source="browser sign-in", **options)
+
+
+def login(url: str | None = None, *, remember: bool = True, open_browser: bool = True,
+          timeout: float | None = None, token_path: str | Path | None = None) -> str:
+    """Sign in through the browser (device flow) and return a personal access token.
+
+    With ``remember`` the token is cached (mode 0600) where the official tools
+    look for it, so later ``connect()`` calls need nothing.
+    """
+    url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
+    token = auth.device_login(url, open_browser=open_browser, timeout=timeout)
+    if remember:
+        auth.save_token(token, Path(token_path) if token_path else None)
+    return token
+
+
+def logout(token_path: str | Path | None = None) -> bool:
+    """Forget the cached token; True if one was removed."""
+    return auth.logout(Path(token_path) if token_path else None)

@@ -1,0 +1,221 @@
+"""One exception tree for everything brainstem_pandas raises.
+
+::
+
+    BrainstemError
+    ├── ConfigurationError          bad arguments to connect() or a Client method
+    ├── QueryError (ValueError)     a query the catalog rejects before any request
+    │   └── UnknownNameError (LookupError)   unknown model or field; suggests names
+    ├── AuthenticationError         no usable token, a login that failed or timed out
+    ├── TransportError              the server could not be reached (after retries)
+    ├── ResponseError               an answer that is not the JSON the API promises
+    ├── PaginationError             pages that do not add up to the announced total
+    └── APIError                    the server answered with an error status
+        ├── BadRequestError (400)
+        │   └── ValidationError     carries the server's per-field messages
+        ├── UnauthorizedError (401) (also an AuthenticationError)
+        ├── PermissionDeniedError (403)
+        ├── NotFoundError (404)
+        ├── RateLimitError (429)    carries ``retry_after``
+        └── ServerError (5xx)
+
+Every message says what was asked (method and URL), what the server answered (its
+detail, truncated) and what to do next. Tokens never appear in a message: URLs
+carry none, and :func:`redact` scrubs anything that looks like a bearer token.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+DETAIL_LIMIT = 300
+
+_BEARER = re.compile(r"(?i)(bearer\s+|token[\"'=:\s]+)[A-Za-z0-9._~+/=-]{8,}")
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like a token in ``text`` with ``***``.
+
+    Examples
+    --------
+    >>> redact("Authorization: Bearer abcdefghijkl")
+    'Authorization: Bearer ***'
+    """
+    return _BEARER.sub(lambda m: m.group(1) + "***", text)
+
+
+def truncate(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """Shorten server text for a message."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class BrainstemError(Exception):
+    """Root of every error raised by brainstem_pandas."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+class ConfigurationError(BrainstemError, ValueError):
+    """Invalid arguments, e.g. an unknown portal or an insecure URL for a token."""
+
+
+class QueryError(BrainstemError, ValueError):
+    """A query that cannot be sent: unknown field, unfit operator, bad include."""
+
+
+class UnknownNameError(QueryError, LookupError):
+    """A model or field name the catalog does not know; ``suggestions`` holds close names."""
+
+    def __init__(self, kind: str, name: str, choices: list[str], where: str = "") -> None:
+        self.kind, self.name = kind, name
+        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        hint = (
+            f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else f" Known {kind}s: {', '.join(sorted(choices))}."
+        )
+        super().__init__(f"Unknown {kind} {name!r}{where}.{hint}")
+
+
+class AuthenticationError(BrainstemError):
+    """No usable credentials, or a login flow that failed, was denied or timed out."""
+
+
+class TransportError(BrainstemError):
+    """The server could not be reached or the connection broke, after all retries."""
+
+    def __init__(self, method: str, url: str, reason: str, attempts: int = 1) -> None:
+        self.method, self.url, self.attempts = method, url, attempts
+        super().__init__(
+            f"{method} {url} failed after {attempts} attempt(s): {truncate(reason)}. "
+            "Check the server URL and your network, then try again."
+        )
+
+
+class ResponseError(BrainstemError):
+    """The server answered something that is not the expected JSON."""
+
+    def __init__(self, method: str, url: str, problem: str, status: int | None = None) -> None:
+        self.method, self.url, self.status = method, url, status
+        code = f" ({status})" if status else ""
+        super().__init__(f"{method} {url}{code}: {problem}")
+
+
+class PaginationError(BrainstemError):
+    """Pages that do not add up: records missing or the total changed during the walk.
+
+    Attributes
+    ----------
+    expected : int or None
+        The total the server announced.
+    received : int
+        Unique records received.
+    """
+
+    def __init__(self, message: str, *, expected: int | None, received: int, walks: int = 1) -> None:
+        self.expected, self.received, self.walks = expected, received, walks
+        super().__init__(message)
+
+
+class APIError(BrainstemError):
+    """The server answered with an error status.
+
+    Attributes
+    ----------
+    status : int
+        HTTP status code.
+    detail : str
+        The server's explanation (truncated).
+    method, url : str
+        The request that failed.
+    """
+
+    hint = "Check the request and try again."
+
+    def __init__(self, method: str, url: str, status: int, detail: str, *, body: Any = None) -> None:
+        self.method, self.url, self.status = method, url, status
+        self.detail, self.body = truncate(detail), body
+        said = self.detail.rstrip(". ") or "(no detail)"
+        super().__init__(f"{method} {url} answered {status}: {said}. {self.hint}")
+
+
+class BadRequestError(APIError):
+    """400: the server rejected the request."""
+
+    hint = "Check the parameters and values you sent."
+
+
+class ValidationError(BadRequestError):
+    """400 with per-field messages (also raised before sending by the client's own checks).
+
+    Attributes
+    ----------
+    errors : dict
+        Field name -> list of messages.
+    """
+
+    hint = "Fix the fields named above and send again."
+
+    def __init__(self, method: str, url: str, status: int, detail: str, *,
+                 errors: dict[str, list[str]] | None = None, body: Any = None) -> None:
+        self.errors = errors or {}
+        if self.errors and not detail:
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in self.errors.items())
+        super().__init__(method, url, status, detail, body=body)
+
+
+class UnauthorizedError(APIError, AuthenticationError):
+    """401: missing, invalid or expired token."""
+
+    hint = "Sign in again or create a new personal access token (bsp.connect(token=...))."
+
+
+class PermissionDeniedError(APIError):
+    """403: the token's user may not do this."""
+
+    hint = "Ask a project or group manager for the needed permission, or use a token of a user who has it."
+
+
+class NotFoundError(APIError):
+    """404: no such record, model or URL on this portal."""
+
+    hint = "Check the id and the portal (records of private projects are not on the public portal)."
+
+
+class RateLimitError(APIError):
+    """429 that retries could not get past; ``retry_after`` is the server's wait in seconds."""
+
+    hint = "Wait and try again, or lower the number of workers."
+
+    def __init__(self, method: str, url: str, status: int, detail: str, *,
+                 retry_after: float | None = None, body: Any = None) -> None:
+        self.retry_after = retry_after
+        if retry_after is not None:
+            detail = f"{detail} (retry after {retry_after:g} s)"
+        super().__init__(method, url, status, detail, body=body)
+
+
+class ServerError(APIError):
+    """5xx that retries could not get past."""
+
+    hint = "The server failed; try again later. If it persists, report it to the server's administrators."
+
+
+STATUS_ERRORS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int) -> type[APIError]:
+    """The exception class for an HTTP error status."""
+    if status >= 500:
+        return ServerError
+    return STATUS_ERRORS.get(status, APIError)

@@ -1,0 +1,210 @@
+"""Turn filters, sort and include into BrainSTEM query parameters, checked first.
+
+``{"name.icontains": "rat", "projects.id": pid, "date_time.gte": date(2024, 1, 1)}``
+becomes ``filter{name.icontains}=rat&filter{projects.id}=...&filter{date_time.gte}=2024-01-01``.
+Every name is checked against the catalog before any request is sent: an unknown
+field, an operator that does not fit the field's type, or an include of something
+that is not a relation is a :class:`~brainstem_pandas.errors.QueryError` naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from brainstem_pandas import catalog
+from brainstem_pandas.errors import QueryError, UnknownNameError
+
+TEXT_OPS = ("exact", "iexact", "icontains", "contains", "startswith", "istartswith", "endswith",
+            "iendswith", "in", "isnull")
+ORDER_OPS = ("exact", "gt", "gte", "lt", "lte", "in", "isnull")
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "uuid": ("exact", "in", "isnull"),
+    "string": TEXT_OPS,
+    "text": TEXT_OPS,
+    "integer": ORDER_OPS,
+    "number": ORDER_OPS,
+    "date": ORDER_OPS,
+    "datetime": ORDER_OPS,
+    "boolean": ("exact", "isnull"),
+    "relation": ("exact", "in", "isnull"),
+    "json": ("isnull",),
+    "list[string]": ("exact", "isnull"),
+}
+ALL_OPERATORS = frozenset(op for ops in OPERATORS.values() for op in ops) | {"gt", "gte", "lt", "lte"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a dotted path names: the field it ends on and the operator."""
+
+    field: catalog.Field
+    operator: str
+    path: str
+
+
+def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -> Target:
+    """Follow ``dotted`` (e.g. ``projects.name.icontains``) through the catalog.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name the model (or a related model) does not have.
+    QueryError
+        For an operator that does not fit the field's type.
+
+    Examples
+    --------
+    >>> resolve(catalog.model("session"), "projects.name.icontains").operator
+    'icontains'
+    """
+    parts = [p for p in dotted.split(".") if p]
+    if not parts:
+        raise QueryError(f"Empty field name in a query on {model.name}.")
+    operator = "exact"
+    if allow_operator and len(parts) > 1 and parts[-1] in ALL_OPERATORS:
+        operator = parts.pop()
+    current, field = model, None
+    for i, name in enumerate(parts):
+        if current is None:
+            raise QueryError(f"{'.'.join(parts[:i])!r} of {model.name} leads to a model the catalog does not "
+                             f"describe, so {name!r} cannot be checked or filtered on.")
+        field = current.field(name)
+        if field.is_relation:
+            current = catalog.all_models().get(field.related_model or "")
+        elif i < len(parts) - 1:
+            raise QueryError(f"{name!r} of {current.name} is not a relation, so "
+                             f"{'.'.join(parts[i + 1:])!r} cannot follow it in {dotted!r}.")
+        else:
+            current = None
+    assert field is not None
+    kind = "relation" if field.is_relation else field.type
+    allowed = OPERATORS.get(kind, ("exact",))
+    if operator not in allowed:
+        raise QueryError(f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
+                         f"use one of: {', '.join(allowed)}.")
+    return Target(field=field, operator=operator, path=".".join(parts))
+
+
+def encode_value(value: Any) -> str:
+    """One filter value as the API expects it (booleans lower case, datetimes ISO 8601 UTC).
+
+    Examples
+    --------
+    >>> encode_value(True), encode_value(date(2024, 5, 1)), encode_value(3)
+    ('true', '2024-05-01', '3')
+    >>> encode_value(datetime(2024, 5, 1, 12, tzinfo=timezone.utc))
+    '2024-05-01T12:00:00Z'
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        # A naive datetime is taken as UTC, the API's time zone.
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None:
+        raise QueryError("None is not a filter value; use the 'isnull' operator, e.g. {'field.isnull': True}.")
+    return str(value)
+
+
+def _check_value(target: Target, value: Any, key: str) -> None:
+    if target.operator == "in":
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise QueryError(f"Filter {key!r} needs a list of values, e.g. {{{key!r}: ['a', 'b']}}.")
+        return
+    if isinstance(value, (list, tuple, set)):
+        raise QueryError(f"Filter {key!r} got a list; use {target.path + '.in'!r} to match any of several values.")
+    if target.operator == "isnull" and not isinstance(value, bool):
+        raise QueryError(f"Filter {key!r} needs True or False.")
+    kind = target.field.type
+    if target.operator in ("gt", "gte", "lt", "lte", "exact") and kind in ("date", "datetime") \
+            and isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise QueryError(f"Filter {key!r}: {value!r} is not an ISO 8601 {kind} (e.g. 2024-05-01).") from None
+    if kind == "integer" and target.operator != "isnull" and not isinstance(value, bool):
+        try:
+            int(value)
+        except (TypeError, ValueError):
+            raise QueryError(f"Filter {key!r}: {value!r} is not an integer.") from None
+
+
+def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """``filter{...}`` parameters for ``filters``, validated against the catalog."""
+    params: list[tuple[str, str]] = []
+    for key, value in (filters or {}).items():
+        if not isinstance(key, str):
+            raise QueryError(f"Filter names are strings like 'name.icontains', not {key!r}.")
+        target = resolve(model, key)
+        _check_value(target, value, key)
+        name = target.path if target.operator == "exact" else f"{target.path}.{target.operator}"
+        values = value if target.operator == "in" else [value]
+        params += [(f"filter{{{name}}}", encode_value(v)) for v in values]
+    return params
+
+
+def sort_params(model: catalog.Model, sort: Iterable[str] | str | None, *, tie_break: bool = True) -> list[tuple[str, str]]:
+    """``sort[]`` parameters; ``id`` is appended so that offset pages are stable under ties.
+
+    Examples
+    --------
+    >>> sort_params(catalog.model("session"), ["-date_time"])
+    [('sort[]', '-date_time'), ('sort[]', 'id')]
+    """
+    keys = [sort] if isinstance(sort, str) else list(sort or [])
+    out = []
+    for key in keys:
+        name = key[1:] if key.startswith("-") else key
+        resolve(model, name, allow_operator=False)
+        out.append(("sort[]", key))
+    if tie_break and not any(k.lstrip("-") == "id" for k in keys):
+        out.append(("sort[]", "id"))
+    return out
+
+
+def include_params(model: catalog.Model, include: Iterable[str] | str | None) -> list[tuple[str, str]]:
+    """``include[]`` parameters in the ``relation.*`` form; each path must be relations only.
+
+    Examples
+    --------
+    >>> include_params(catalog.model("subject"), ["procedures.brain_region", "strain.*"])
+    [('include[]', 'procedures.brain_region.*'), ('include[]', 'strain.*')]
+    """
+    items = [include] if isinstance(include, str) else list(include or [])
+    out = []
+    for item in items:
+        path = item[:-2] if item.endswith(".*") else item.rstrip(".")
+        current: catalog.Model | None = model
+        for name in path.split("."):
+            if current is None:
+                raise QueryError(f"Cannot include {item!r}: {name!r} follows a model the catalog does not describe.")
+            field = current.field(name)
+            if not field.is_relation:
+                raise QueryError(f"Cannot include {item!r}: {name!r} of {current.name} is a {field.type} field, "
+                                 f"not a relation. Relations of {current.name}: "
+                                 f"{', '.join(f.name for f in current.relations)}.")
+            current = catalog.all_models().get(field.related_model or "")
+        out.append(("include[]", f"{path}.*"))
+    return out
+
+
+def build_params(model: str | catalog.Model, *, filters: Mapping[str, Any] | None = None,
+                 sort: Iterable[str] | str | None = None, include: Iterable[str] | str | None = None
+                 ) -> list[tuple[str, str]]:
+    """All query parameters of a list request, validated before anything is sent.
+
+    Examples
+    --------
+    >>> build_params("session", filters={"name.icontains": "rat"}, include=["projects"])
+    [('filter{name.icontains}', 'rat'), ('sort[]', 'id'), ('include[]', 'projects.*')]
+    """
+    spec = model if isinstance(model, catalog.Model) else catalog.model(model)
+    return filter_params(spec, filters) + sort_params(spec, sort) + include_params(spec, include)
+
+
+__all__ = ["build_params", "encode_value", "filter_params", "include_params", "resolve", "sort_params",
+           "UnknownNameError"]
