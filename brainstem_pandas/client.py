@@ -16,7 +16,7 @@ import pandas as pd
 
 from brainstem_pandas import auth, catalog, rules
 from brainstem_pandas.errors import AuthenticationError, ConfigurationError, ResponseError, ValidationError
-from brainstem_pandas.frames import records_frame
+from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
 from brainstem_pandas.pagination import (
     MAX_PAGE_SIZE,
     OffsetPaginator,
@@ -26,6 +26,7 @@ from brainstem_pandas.pagination import (
     Walk,
     check_walk,
     fetch_all,
+    fetch_into,
 )
 from brainstem_pandas.query import build_params
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
@@ -169,6 +170,27 @@ class Client:
                           on_inconsistency=on_inconsistency)
         records = [r for page in pages for r in page.records]
         return records_frame(spec, records)
+
+    def read_linked(self, model: str, include: Iterable[str] | None = None,
+                    filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
+                    portal: str | None = None, progress: bool | None = None, workers: int | None = None,
+                    on_inconsistency: str = "raise") -> LinkedFrames:
+        """Records of ``model`` and everything ``include`` brings, as linked typed tables.
+
+        Pages are consumed as they arrive: only the growing columns are kept,
+        never the raw pages.
+
+        Examples
+        --------
+        >>> lf = client.read_linked("session", include=["projects", "behaviors"])  # doctest: +SKIP
+        >>> lf["session"], lf["project"], lf.links["session.projects"]             # doctest: +SKIP
+        >>> lf.merge("session", "projects")                                        # doctest: +SKIP
+        """
+        spec = catalog.model(model)
+        builder = fetch_into(lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
+                             lambda: FrameBuilder(spec.name, include=include), FrameBuilder.add_page,
+                             on_inconsistency=on_inconsistency)
+        return builder.finish()
 
     def read_url(self, url: str, records_key: str = "results", *, paginator: Paginator | None = None,
                  params: Mapping[str, Any] | None = None, progress: bool | None = None,

@@ -26,12 +26,13 @@ import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import ConfigurationError, PaginationError, ResponseError
 from brainstem_pandas.transport import Transport
 
+T = TypeVar("T")
 ENVELOPE_KEYS = frozenset({"count", "next", "previous", "meta"})
 MAX_PAGE_SIZE = 100
 
@@ -390,22 +391,32 @@ def check_walk(walk: Walk, on_inconsistency: str, walks: int = 1) -> None:
     raise PaginationError(message, expected=walk.expected, received=walk.received, walks=walks)
 
 
-def fetch_all(make_walk: Any, *, on_inconsistency: str = "raise", rewalks: int = 2) -> list[Page]:
-    """All pages of a list, re-walked up to ``rewalks`` times until they add up.
+def fetch_into(make_walk: Callable[[], Walk], make_sink: Callable[[], T], add: Callable[[T, Page], None], *,
+               on_inconsistency: str = "raise", rewalks: int = 2) -> T:
+    """Stream every page into a fresh sink per walk; re-walk up to ``rewalks`` times until they add up.
 
     Parameters
     ----------
     make_walk : callable
         Returns a fresh :class:`Walk` for each attempt.
+    make_sink, add : callable
+        A new consumer per attempt, and how a page is added to it; pages are
+        handed over as they arrive and not kept here.
     on_inconsistency : {"raise", "warn"}
         What to do when the last walk still does not add up.
     """
     if on_inconsistency not in ("raise", "warn"):
         raise ConfigurationError("on_inconsistency must be 'raise' or 'warn'.")
     for attempt in range(1, rewalks + 2):
-        walk = make_walk()
-        pages = list(walk)
+        walk, sink = make_walk(), make_sink()
+        for page in walk:
+            add(sink, page)
         if walk.problem() is None or attempt == rewalks + 1:
             check_walk(walk, on_inconsistency, attempt)
-            return pages
+            return sink
     raise AssertionError("unreachable")
+
+
+def fetch_all(make_walk: Callable[[], Walk], *, on_inconsistency: str = "raise", rewalks: int = 2) -> list[Page]:
+    """All pages of a list, re-walked until they add up (see :func:`fetch_into`)."""
+    return fetch_into(make_walk, list, list.append, on_inconsistency=on_inconsistency, rewalks=rewalks)
