@@ -51,7 +51,11 @@ def load_cached_token(path: Path | None = None) -> str | None:
 
 
 def save_token(token: str, path: Path | None = None) -> Path:
-    """Write ``token`` to the cache file: folder 0700, file 0600, never world-readable.
+    """Write ``token`` to the cache file: file 0600, its folder 0700, never world-readable.
+
+    The folder is locked (0700) when it is the official ``~/.config/brainstem``
+    or is created here; an existing folder chosen through ``path`` (a project
+    folder, ``/tmp``) keeps its mode, since other people may rely on it.
 
     Examples
     --------
@@ -59,13 +63,16 @@ def save_token(token: str, path: Path | None = None) -> Path:
     384
     """
     path = path or token_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(stat.S_IRWXU)
-    # Create with 0600 from the start: no moment where the token is readable by others.
+    folder = path.parent
+    if path == token_file() or not folder.exists():
+        folder.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
+        folder.chmod(stat.S_IRWXU)  # mkdir's mode is masked by the umask
+    # Create with 0600, and narrow a file that exists with wider modes before
+    # writing: no moment where the token is readable by others.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w") as fh:
         fh.write(token)
-    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
     return path
 
 
@@ -145,7 +152,14 @@ class TokenPair:
         with self._lock:
             if stale_access != self.access:
                 return True  # another thread already renewed
-            data = _post_json(self.refresh_url, {"refresh": self.refresh})
+            try:
+                data = _post_json(self.refresh_url, {"refresh": self.refresh})
+            except AuthenticationError as exc:
+                if isinstance(exc.__cause__, requests.RequestException):
+                    raise  # the server was not reached: signing in again would not help
+                # The server refused the refresh token: only a new sign-in helps, so say so.
+                raise AuthenticationError(f"{exc} The sign-in has ended (the refresh token expired or "
+                                          "was used elsewhere): sign in again.") from exc
             if "access" not in data or "refresh" not in data:
                 raise AuthenticationError(
                     "The refresh token was rejected (expired or already used). Sign in again.")

@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,6 +53,8 @@ from brainstem_pandas import catalog
 
 DATETIME = "datetime64[us, UTC]"
 DATE = pd.ArrowDtype(pa.date32())
+#: Lists of strings (tags) in LinkedFrames: Arrow-backed, typed, Parquet-ready.
+STRING_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 SCALAR_DTYPES: dict[str, Any] = {
     "uuid": "string",
     "string": "string",
@@ -64,6 +67,9 @@ SCALAR_DTYPES: dict[str, Any] = {
     "json": object,
     "list[string]": object,
 }
+# Records are converted to Arrow in batches of this many (a few pages' worth): large
+# enough that per-conversion overhead vanishes, small enough to keep memory flat.
+BATCH = 4096
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -111,7 +117,7 @@ def linked_schema(model: str | catalog.Model) -> dict[str, Any]:
     (False, True)
     """
     spec = model if isinstance(model, catalog.Model) else catalog.model(model)
-    return {f.name: field_dtype(f) for f in spec.fields
+    return {f.name: (STRING_LIST if f.type == "list[string]" else field_dtype(f)) for f in spec.fields
             if f.name != "id" and not (f.is_relation and f.many) and f.type != "json"}
 
 
@@ -212,151 +218,396 @@ def inferred_column(values: list, name: str) -> Any:
     return column(values, dtype, name)
 
 
-# -- accumulation -----------------------------------------------------------------------
+# -- accumulation: records -> Arrow column chunks -------------------------------------------
+#
+# Each page's new records become Arrow arrays at once (pyarrow converts lists of
+# dicts in C++), so the builder keeps compact columns, never the pages' dicts.
+# Chunks of one column may disagree in type across pages; they are unified when
+# the frames are built, falling back to text with a warning.
+
+ARROW_TYPES: dict[Any, pa.DataType] = {
+    "string": pa.string(),
+    "Int64": pa.int64(),
+    "Float64": pa.float64(),
+    "boolean": pa.bool_(),
+    DATETIME: pa.timestamp("us", tz="UTC"),
+}
+# Which source types may be cast to a declared type without changing meaning
+# (an integer is not a timestamp, whatever Arrow's casts allow).
+CASTABLE: dict[Any, tuple] = {
+    "string": (pa.types.is_string, pa.types.is_large_string),
+    "Int64": (pa.types.is_integer,),
+    "Float64": (pa.types.is_integer, pa.types.is_floating),
+    "boolean": (pa.types.is_boolean,),
+    DATETIME: (pa.types.is_string, pa.types.is_timestamp),
+    DATE: (pa.types.is_string, pa.types.is_date32),
+}
+
+
+def _warn(label: str, why: str) -> None:
+    warnings.warn(f"column {label!r}: {why}; kept as text", TypeConflictWarning, stacklevel=5)
+
+
+def _json_text(array: pa.Array) -> pa.Array:
+    return pa.array([_as_text(v) for v in array.to_pylist()], type=pa.string())
+
+
+def _to_text(array: pa.Array) -> pa.Array:
+    if pa.types.is_null(array.type):
+        return array.cast(pa.string())
+    if pa.types.is_nested(array.type):
+        return _json_text(array)
+    try:
+        if pa.types.is_boolean(array.type):
+            return pa.array([None if v is None else str(v) for v in array.to_pylist()], type=pa.string())
+        return pc.cast(array, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _json_text(array)
+
+
+def _text(values: list, label: str) -> pa.Array:
+    kinds = sorted({type(v).__name__ for v in values if v is not None})
+    _warn(label, f"mixed value types {kinds}")
+    return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+def _column_array(values: list, label: str, kind: pa.DataType | None = None) -> pa.Array:
+    """An Arrow array of one column's Python values; clashing values become text.
+
+    ``kind`` is the expected type when the catalog declares one (no inference
+    needed); objects whose keys clash in type are split per key first, so only
+    the clashing key turns to text.
+    """
+    if kind is not None:
+        try:
+            return pa.array(values, type=kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            pass  # not what the catalog says: infer, and let the cast at the end complain
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        pass
+    if not all(v is None or isinstance(v, dict) for v in values):
+        return _text(values, label)
+    keys: dict[str, None] = {}
+    for v in values:
+        keys.update(dict.fromkeys(v or {}))
+    fields = [_column_array([(v or {}).get(k) for v in values], f"{label}.{k}") for k in keys]
+    if not fields:
+        return pa.nulls(len(values))
+    missing = pa.array([v is None for v in values])
+    return pa.StructArray.from_arrays(fields, names=list(keys), mask=missing)
+
+
+def _values(records: list[dict], name: str) -> list:
+    try:
+        return [r[name] for r in records]
+    except KeyError:
+        return [r.get(name) for r in records]
+
+
+def _records_to_arrays(records: list[dict], label: str, kinds: Mapping[str, pa.DataType]) -> dict[str, pa.Array]:
+    """Columns of ``records`` as Arrow arrays, one column at a time.
+
+    Column by column is faster than ``pa.Table.from_pylist`` (which infers every
+    nested type at once) and lets one clashing column fall back alone.
+    """
+    names = list(records[0])
+    extra = set().union(*records).difference(names)
+    names += sorted(extra, key=str)
+    return {name: _column_array(_values(records, name), f"{label}.{name}", kinds.get(name)) for name in names}
+
+
+def _expected_types(spec: catalog.Model | None) -> dict[str, pa.DataType]:
+    """Arrow types the catalog promises for a model's fields (dates and times arrive as text)."""
+    out: dict[str, pa.DataType] = {}
+    for f in spec.fields if spec else ():
+        if f.is_relation:
+            item = pa.int64() if id_dtype(f.related_model) == "Int64" else pa.string()
+            out[f.name] = pa.list_(item) if f.many else item
+        elif f.type in ("uuid", "string", "text", "date", "datetime"):
+            out[f.name] = pa.string()
+        elif f.type == "boolean":
+            out[f.name] = pa.bool_()
+        elif f.type == "list[string]":
+            out[f.name] = pa.list_(pa.string())
+    if spec is not None:
+        out["id"] = pa.int64() if spec.id_type == "integer" else pa.string()
+    return out
+
+
+class _Chunks:
+    """Columns of one table as Arrow chunks, padded with nulls where a chunk lacks one."""
+
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+        self.cols: dict[str, dict[int, pa.Array]] = {}
+
+    def __len__(self) -> int:
+        return sum(self.lengths)
+
+    def chunk(self, rows: int) -> int:
+        self.lengths.append(rows)
+        return len(self.lengths) - 1
+
+    def put(self, chunk: int, name: str, array: pa.Array) -> None:
+        self.cols.setdefault(name, {})[chunk] = array
+
+    def column(self, name: str, dtype: Any, label: str) -> pa.ChunkedArray:
+        """One column, chunks unified, cast to the declared ``dtype`` (None: infer)."""
+        parts = self.cols.get(name, {})
+        present = [a for a in parts.values() if not pa.types.is_null(a.type)]
+        kinds = {a.type for a in present}
+        if len(kinds) > 1:
+            if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in kinds):
+                target = pa.float64()
+            elif all(pa.types.is_list(t) for t in kinds):
+                target = None
+            else:
+                _warn(label, f"values of different types across pages ({', '.join(sorted(map(str, kinds)))})")
+                target = pa.string()
+            if target is not None:
+                parts = {i: (a.cast(target) if target != pa.string() else _to_text(a)) for i, a in parts.items()}
+                kinds = {target}
+        kind = next(iter(kinds)) if len(kinds) == 1 else None
+        if not present:  # no values at all: the declared type, or text
+            kind = _arrow_type(dtype)
+        elif kind is None:  # lists of differing item types
+            parts = {i: _json_text(a) for i, a in parts.items()}
+            kind = pa.string()
+        chunks = [parts[i] if i in parts else pa.nulls(n, kind) for i, n in enumerate(self.lengths)]
+        chunks = [c.cast(kind) if pa.types.is_null(c.type) else c for c in chunks]
+        array = pa.chunked_array(chunks, type=kind) if chunks else pa.chunked_array([], type=kind)
+        return _declare(array, dtype, label)
+
+
+def _arrow_type(dtype: Any) -> pa.DataType:
+    if dtype is object or dtype == STRING_LIST:
+        return pa.list_(pa.string())
+    if dtype == DATE:
+        return DATE.pyarrow_dtype
+    return ARROW_TYPES.get(dtype, pa.string()) if dtype is not None else pa.string()
+
+
+def _declare(array: pa.ChunkedArray, dtype: Any, label: str) -> pa.ChunkedArray:
+    """Cast to the declared dtype when the source type fits it; else text with a warning."""
+    if dtype is None or dtype is object:
+        return array
+    if dtype == STRING_LIST:
+        kind = array.type
+        if pa.types.is_null(kind) or (pa.types.is_list(kind) and (
+                pa.types.is_null(kind.value_type) or pa.types.is_string(kind.value_type))):
+            return array.cast(pa.list_(pa.string()))
+        _warn(label, "values are not all lists of strings")
+        return pa.chunked_array([_to_text(c) for c in array.chunks], type=pa.string())
+    target = _arrow_type(dtype)
+    if array.type == target:
+        return array
+    if pa.types.is_null(array.type):
+        return array.cast(target)
+    if any(check(array.type) for check in CASTABLE[dtype]):
+        try:
+            return array.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    _warn(label, f"values do not all fit {dtype}")
+    return pa.chunked_array([_to_text(c) for c in array.chunks], type=pa.string())
+
+
+def _positions(parents: np.ndarray) -> np.ndarray:
+    # Position of each flattened item within its parent's list (parents ascend).
+    n = len(parents)
+    if n == 0:
+        return np.zeros(0, dtype="int64")
+    index = np.arange(n)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = parents[1:] != parents[:-1]
+    return index - np.maximum.accumulate(np.where(new, index, 0))
 
 
 @dataclass
 class _Edge:
-    """Rows of one link or child table as they accumulate."""
+    """Rows of one link table as Arrow chunks: parent id, child id, position."""
 
     parent_col: str
-    child_col: str | None = None
+    child_col: str
     parents: list = field(default_factory=list)
     children: list = field(default_factory=list)
     positions: list = field(default_factory=list)
-    extra: dict[str, list] = field(default_factory=dict)  # child tables: key -> values
 
-    def add_rows(self, parent: Any, items: list) -> None:
-        n = len(items)
-        self.parents.extend([parent] * n)
-        self.positions.extend(range(n))
-        if self.child_col is not None:
-            self.children.extend(items)
+    def add_lists(self, ids: pa.Array, lists: pa.Array) -> None:
+        idx = pc.list_parent_indices(lists)
+        self.parents.append(pc.take(ids, idx))
+        self.children.append(pc.list_flatten(lists))
+        self.positions.append(pa.array(_positions(idx.to_numpy(zero_copy_only=False)), type=pa.int64()))
 
-    def add_objects(self, parent: Any, items: list) -> None:
-        start = len(self.parents)
-        self.add_rows(parent, items)
-        for i, item in enumerate(items):
-            values = item if isinstance(item, dict) else {"value": item}
-            for key, value in _flatten(values):
-                col = self.extra.setdefault(key, [])
-                if len(col) < start + i:
-                    col.extend([None] * (start + i - len(col)))
-                col.append(value)
+    def add_python(self, parent_ids: list, items: list[list]) -> None:
+        parents, children, positions = [], [], []
+        for pid, values in zip(parent_ids, items):
+            parents.extend([pid] * len(values))
+            children.extend(values)
+            positions.extend(range(len(values)))
+        self.parents.append(pa.array(parents))
+        self.children.append(pa.array(children))
+        self.positions.append(pa.array(positions, type=pa.int64()))
 
 
-def _flatten(values: dict) -> Iterator[tuple[str, Any]]:
-    # One level of nested objects becomes "key.subkey" columns, like extra_fields.
-    for key, value in values.items():
-        if isinstance(value, dict) and value:
-            for sub, item in value.items():
-                yield f"{key}.{sub}", item
-        else:
-            yield key, value
+def _flatten_struct(prefix: str, array: pa.Array) -> Iterator[tuple[str, pa.Array]]:
+    """``prefix.key`` columns of a struct array (one level; deeper values as JSON text)."""
+    for i in range(array.type.num_fields):
+        sub = array.field(i)
+        if array.null_count:
+            sub = pc.if_else(array.is_valid(), sub, pa.nulls(len(sub), sub.type))
+        name = f"{prefix}.{array.type.field(i).name}"
+        yield name, (_json_text(sub) if pa.types.is_nested(sub.type) else sub)
 
 
 class _Table:
-    """Columns of one model's table as they accumulate (records de-duplicated by id)."""
+    """One model's table as it accumulates (records de-duplicated by id)."""
 
     def __init__(self, name: str, builder: "FrameBuilder") -> None:
         self.name, self.builder = name, builder
         self.spec = catalog.all_models().get(name)
-        self.ids: list = []
-        self.seen: set = set()
-        self.cols: dict[str, list] = {}
         self.fields = {f.name: f for f in self.spec.fields} if self.spec else {}
+        self.kinds = _expected_types(self.spec)
+        self.seen: set = set()
+        self.pending: list[dict] = []
+        self.data = _Chunks()
 
     def add(self, records: Iterable[dict]) -> None:
-        fresh = []
-        for record in records:
-            if not isinstance(record, dict):
-                continue
-            rid = record.get("id")
-            if rid is None or rid in self.seen:
-                continue
-            self.seen.add(rid)
-            fresh.append(record)
+        records = records if isinstance(records, list) else list(records)
+        seen, fresh = self.seen, self.pending
+        try:
+            ids = [r["id"] for r in records]
+        except (KeyError, TypeError):
+            ids = None
+        if ids is not None and None not in ids and seen.isdisjoint(ids) and len(set(ids)) == len(ids):
+            seen.update(ids)  # the common case: a page of new records
+            fresh.extend(records)
+        else:
+            for record in records:
+                rid = record.get("id") if isinstance(record, dict) else None
+                if rid is not None and rid not in seen:
+                    seen.add(rid)
+                    fresh.append(record)
+        if len(fresh) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Convert the records waiting in the batch to Arrow chunks."""
+        fresh, self.pending = self.pending, []
         if not fresh:
             return
-        start = len(self.ids)
-        self.ids.extend(r["id"] for r in fresh)
-        names: dict[str, None] = {}
-        for record in fresh:
-            names.update(dict.fromkeys(record))
-        names.pop("id", None)
-        for name in names:
-            self._add_field(name, fresh, start)
-        for col in self.cols.values():  # pad fields these records lacked
-            if len(col) < len(self.ids):
-                col.extend([None] * (len(self.ids) - len(col)))
+        arrays = _records_to_arrays(fresh, self.name, self.kinds)
+        chunk = self.data.chunk(len(fresh))
+        ids = arrays.pop("id")
+        self.data.put(chunk, "id", ids)
+        for name, array in arrays.items():
+            f = self.fields.get(name)
+            if f is not None and f.is_relation:
+                self._relation(chunk, f, ids, array)
+            elif f is not None and f.type != "json":
+                self.data.put(chunk, name, array)
+            else:
+                self._json(chunk, name, ids, array, declared=f is not None)
 
-    def _add_field(self, name: str, fresh: list[dict], start: int) -> None:
-        f = self.fields.get(name)
-        values = [r.get(name) for r in fresh]
-        if f is not None and f.is_relation:
-            self._relation(f.name, f.related_model, f.many, fresh, values, start)
-        elif f is not None and f.type != "json":
-            col = self.cols.setdefault(name, [None] * start)
-            col.extend(values)
-        else:
-            self._json_or_inferred(name, fresh, values, start, declared=f is not None)
-
-    def _relation(self, name: str, target: str | None, many: bool, fresh: list[dict], values: list,
-                  start: int) -> None:
-        if not many:
-            ids = []
-            for value in values:
-                if isinstance(value, dict):  # nested record
-                    self.builder.table(target or name).add([value])
-                    value = value.get("id")
-                ids.append(value)
-            self.cols.setdefault(name, [None] * start).extend(ids)
+    def _relation(self, chunk: int, f: catalog.Field, ids: pa.Array, array: pa.Array) -> None:
+        target = f.related_model or f.name
+        nested = pa.types.is_struct(array.type) or (
+            pa.types.is_list(array.type) and pa.types.is_struct(array.type.value_type))
+        if not f.many:
+            if nested or pa.types.is_list(array.type):
+                values = array.to_pylist()
+                self.builder.table(target).add([v for v in values if isinstance(v, dict)])
+                array = pa.array([v.get("id") if isinstance(v, dict) else v for v in values])
+            self.data.put(chunk, f.name, array)
             return
-        edge = self.builder.edge(self.name, name, target)
-        for record, value in zip(fresh, values):
-            items = value if isinstance(value, list) else ([] if value is None else [value])
-            nested = [v for v in items if isinstance(v, dict)]
-            if nested:
-                self.builder.table(target or name).add(nested)
-                items = [v.get("id") if isinstance(v, dict) else v for v in items]
-            edge.add_rows(record["id"], items)
+        edge = self.builder.edge(self.name, f.name, f.related_model)
+        if pa.types.is_list(array.type) and not nested:
+            edge.add_lists(ids, array)
+            return
+        # Nested records (sideloading=false) or odd shapes: the careful Python path.
+        items = []
+        for value in array.to_pylist():
+            values = value if isinstance(value, list) else ([] if value is None else [value])
+            self.builder.table(target).add([v for v in values if isinstance(v, dict)])
+            items.append([v.get("id") if isinstance(v, dict) else v for v in values])
+        edge.add_python(ids.to_pylist(), items)
 
-    def _json_or_inferred(self, name: str, fresh: list[dict], values: list, start: int, declared: bool) -> None:
-        for i, (record, value) in enumerate(zip(fresh, values)):
-            row = start + i
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    col = self.cols.setdefault(f"{name}.{key}", [])
-                    if len(col) < row:
-                        col.extend([None] * (row - len(col)))
-                    col.append(_as_text(item) if isinstance(item, (dict, list)) else item)
-            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                self.builder.child(self.name, name).add_objects(record["id"], value)
-            elif isinstance(value, list) and not declared and value and all(
-                    isinstance(v, str) and UUID_RE.match(v) for v in value):
-                self.builder.edge(self.name, name, None).add_rows(record["id"], value)
-            elif isinstance(value, list) and value:
-                self.builder.child(self.name, name).add_objects(record["id"], value)
-            elif value is not None and not isinstance(value, list):
-                col = self.cols.setdefault(name, [])
-                if len(col) < row:
-                    col.extend([None] * (row - len(col)))
-                col.append(value)
+    def _json(self, chunk: int, name: str, ids: pa.Array, array: pa.Array, declared: bool) -> None:
+        kind = array.type
+        if pa.types.is_struct(kind):
+            for col, sub in _flatten_struct(name, array):
+                self.data.put(chunk, col, sub)
+        elif pa.types.is_list(kind) and pa.types.is_struct(kind.value_type):
+            self.builder.child(self.name, name).add_lists(ids, array)
+        elif pa.types.is_list(kind) and not declared and _all_uuids(array):
+            self.builder.edge(self.name, name, None).add_lists(ids, array)
+        elif pa.types.is_list(kind) and declared and self.fields[name].type == "json":
+            self.builder.child(self.name, name).add_lists(ids, array)
+        elif not pa.types.is_null(kind) or name not in self.fields:
+            self.data.put(chunk, name, array)
 
     def frame(self) -> pd.DataFrame:
         declared = linked_schema(self.spec) if self.spec else {}
-        data: dict[str, Any] = {}
-        n = len(self.ids)
+        columns: dict[str, pa.ChunkedArray] = {}
         for name, dtype in declared.items():
-            values = self.cols.get(name, [None] * n)
-            data[name] = column(values, dtype, f"{self.name}.{name}")
-        for name, values in self.cols.items():
-            if name in declared:
-                continue
-            values = values + [None] * (n - len(values))
-            data[name] = inferred_column(values, f"{self.name}.{name}")
-        index = pd.Index(_id_column(self.ids, self.name, f"{self.name}.id"), name="id")
-        return pd.DataFrame(data, index=index)
+            columns[name] = self.data.column(name, dtype, f"{self.name}.{name}")
+        for name in self.data.cols:
+            if name not in declared and name != "id":
+                columns[name] = self.data.column(name, None, f"{self.name}.{name}")
+        id_type = id_dtype(self.name) if self.spec else None
+        index = self.data.column("id", id_type, f"{self.name}.id")
+        self.data = _Chunks()
+        return _to_pandas(columns, index)
+
+
+def _all_uuids(array: pa.Array) -> bool:
+    flat = pc.list_flatten(array)
+    if len(flat) == 0 or not pa.types.is_string(flat.type):
+        return False
+    return bool(pc.all(pc.match_substring_regex(flat, UUID_RE.pattern)).as_py())
+
+
+def _pandas_dtype(kind: pa.DataType) -> Any:
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pd.StringDtype("pyarrow")
+    if pa.types.is_integer(kind):
+        return pd.Int64Dtype()
+    if pa.types.is_floating(kind):
+        return pd.Float64Dtype()
+    if pa.types.is_boolean(kind):
+        return pd.BooleanDtype()
+    if pa.types.is_date32(kind):
+        return DATE
+    return None
+
+
+def _series(array: pa.ChunkedArray) -> Any:
+    kind = array.type
+    if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
+        return pd.arrays.ArrowExtensionArray(array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)) \
+            if len(array) else pd.array([], dtype=STRING_LIST)
+    if pa.types.is_list(kind) or pa.types.is_struct(kind) or pa.types.is_null(kind):
+        values = array.to_pylist()
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    if pa.types.is_timestamp(kind):
+        return array.to_pandas().astype(DATETIME).array
+    dtype = _pandas_dtype(kind)
+    if dtype is None:
+        return array.to_pandas().array
+    if isinstance(dtype, pd.StringDtype):
+        return pd.arrays.ArrowStringArray(array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)) \
+            if len(array) else pd.array([], dtype="string")
+    return array.to_pandas(types_mapper={kind: dtype}.get).array
+
+
+def _to_pandas(columns: dict[str, pa.ChunkedArray], index: pa.ChunkedArray) -> pd.DataFrame:
+    data = {name: _series(array) for name, array in columns.items()}
+    return pd.DataFrame(data, index=pd.Index(_series(index), name="id"))
 
 
 @dataclass(frozen=True)
@@ -372,11 +623,46 @@ class Relation:
     child_col: str | None = None
 
 
+class _Child:
+    """Rows of one child table (objects in a list) as Arrow chunks."""
+
+    def __init__(self, parent_col: str) -> None:
+        self.parent_col = parent_col
+        self.data = _Chunks()
+
+    def add_lists(self, ids: pa.Array, lists: pa.Array) -> None:
+        idx = pc.list_parent_indices(lists)
+        flat = pc.list_flatten(lists)
+        chunk = self.data.chunk(len(flat))
+        self.data.put(chunk, self.parent_col, pc.take(ids, idx))
+        self.data.put(chunk, "position", pa.array(_positions(idx.to_numpy(zero_copy_only=False)), type=pa.int64()))
+        if pa.types.is_struct(flat.type):
+            for i in range(flat.type.num_fields):
+                name, sub = flat.type.field(i).name, flat.field(i)
+                if pa.types.is_struct(sub.type):
+                    for col, inner in _flatten_struct(name, sub):
+                        self.data.put(chunk, col, inner)
+                else:
+                    self.data.put(chunk, name, _json_text(sub) if pa.types.is_nested(sub.type) else sub)
+        else:
+            self.data.put(chunk, "value", _json_text(flat) if pa.types.is_nested(flat.type) else flat)
+
+    def frame(self, model: str, label: str) -> pd.DataFrame:
+        parent_type = id_dtype(model) if model in catalog.all_models() else None
+        columns = {self.parent_col: self.data.column(self.parent_col, parent_type, f"{label}.{self.parent_col}"),
+                   "position": self.data.column("position", "Int64", f"{label}.position")}
+        for name in self.data.cols:
+            if name not in columns:
+                columns[name] = self.data.column(name, None, f"{label}.{name}")
+        frame = _to_pandas(columns, pa.chunked_array([pa.array(np.arange(len(self.data)))]))
+        return frame.reset_index(drop=True)
+
+
 class FrameBuilder:
     """Consumes pages as they arrive and builds :class:`LinkedFrames`.
 
-    Only column lists of the records seen so far are kept, never the pages, so a
-    caller may drop each page once added.
+    Each page's new records are converted to compact Arrow columns at once, so a
+    caller may drop each page after adding it: the builder never keeps the pages.
 
     Examples
     --------
@@ -391,7 +677,7 @@ class FrameBuilder:
         self.primary = primary
         self.tables: dict[str, _Table] = {}
         self.edges: dict[str, _Edge] = {}
-        self.childs: dict[str, _Edge] = {}
+        self.childs: dict[str, _Child] = {}
         self.relations: dict[str, Relation] = {}
         self._keys = dict(keys or {})
         for m in catalog.all_models().values():
@@ -432,10 +718,10 @@ class FrameBuilder:
                                            parent_col, child_col)
         return self.edges[key]
 
-    def child(self, model: str, field_name: str) -> _Edge:
+    def child(self, model: str, field_name: str) -> _Child:
         key = f"{model}.{field_name}"
         if key not in self.childs:
-            self.childs[key] = _Edge(f"{model}_id")
+            self.childs[key] = _Child(f"{model}_id")
         return self.childs[key]
 
     def model_for_key(self, key: str) -> str:
@@ -452,29 +738,29 @@ class FrameBuilder:
         for key, records in page.related.items():
             self.add_records(self.model_for_key(key), records)
 
+    def _link_frame(self, name: str, edge: _Edge) -> pd.DataFrame:
+        rel = self.relations[name]
+        def part(arrays: list, model: str | None, col: str, dtype: Any = None) -> pa.ChunkedArray:
+            chunks = _Chunks()
+            for array in arrays:
+                chunks.put(chunks.chunk(len(array)), col, array)
+            if dtype is None:
+                dtype = id_dtype(model) if model in catalog.all_models() else None
+            return chunks.column(col, dtype, f"{name}.{col}")
+        columns = {edge.parent_col: part(edge.parents, rel.model, edge.parent_col),
+                   edge.child_col: part(edge.children, rel.target, edge.child_col),
+                   "position": part(edge.positions, None, "position", "Int64")}
+        size = sum(map(len, edge.positions))
+        return _to_pandas(columns, pa.chunked_array([pa.array(np.arange(size))])).reset_index(drop=True)
+
     def finish(self) -> "LinkedFrames":
-        """Build the typed frames (the builder's lists are released as they are used)."""
-        tables = {}
-        for name in list(self.tables):
-            tables[name] = self.tables.pop(name).frame()
-        links = {}
-        for name, edge in self.edges.items():
-            model, _, fld = name.partition(".")
-            target = self.relations[name].target
-            links[name] = pd.DataFrame({
-                edge.parent_col: _id_column(edge.parents, model, f"{name}.{edge.parent_col}"),
-                edge.child_col: _id_column(edge.children, target, f"{name}.{edge.child_col}"),
-                "position": pd.array(edge.positions, dtype="Int64"),
-            })
-        children = {}
-        for name, edge in self.childs.items():
-            model = name.partition(".")[0]
-            n = len(edge.parents)
-            data = {edge.parent_col: _id_column(edge.parents, model, f"{name}.{edge.parent_col}"),
-                    "position": pd.array(edge.positions, dtype="Int64")}
-            for key, values in edge.extra.items():
-                data[key] = inferred_column(values + [None] * (n - len(values)), f"{name}.{key}")
-            children[name] = pd.DataFrame(data)
+        """Build the typed frames (the builder's chunks are released as they are used)."""
+        while any(t.pending for t in self.tables.values()):  # flushing may add nested records elsewhere
+            for table in list(self.tables.values()):
+                table.flush()
+        tables = {name: self.tables.pop(name).frame() for name in list(self.tables)}
+        links = {name: self._link_frame(name, edge) for name, edge in self.edges.items()}
+        children = {name: child.frame(name.partition(".")[0], name) for name, child in self.childs.items()}
         self.edges, self.childs = {}, {}
         relations = dict(self.relations)
         for name, frame in tables.items():

@@ -236,9 +236,10 @@ class Transport:
 
     # -- one HTTP exchange ---------------------------------------------------------
     def _send(self, method: str, url: str, params: Any, payload: Any) -> tuple[requests.Response, str | None]:
-        sent_header = None
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {}
+            # Per hop: the caller must know whether the answer it gets came from a
+            # request that carried the token, not whether the first hop did.
+            headers, sent_header = {}, None
             if self.credentials is not None and self.same_origin(url):
                 sent_header = self.credentials.header()
                 if sent_header:
@@ -278,7 +279,9 @@ class Transport:
             except (requests.ConnectionError, requests.Timeout, *_BROKEN_BODY) as exc:
                 failure: Exception | requests.Response = exc
             else:
-                if response.status_code == 401 and not renewed and self.credentials is not None \
+                # Only a 401 to a request that carried the token can be cured by renewing
+                # it; elsewhere a refresh would just rotate the refresh token for nothing.
+                if response.status_code == 401 and not renewed and sent and self.credentials is not None \
                         and self.credentials.renew(sent):
                     renewed = True
                     continue

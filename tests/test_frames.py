@@ -143,15 +143,24 @@ def test_lists_of_objects_become_child_tables_and_objects_expand():
 
 def test_values_that_cannot_share_a_type_are_kept_as_text_with_a_warning():
     builder = FrameBuilder("session")
-    builder.add_records("session", [{"id": "s1", "name": "a", "extra_fields": {"x": 1}},
-                                    {"id": "s2", "name": "b", "extra_fields": {"x": "seven"}},
-                                    {"id": "s3", "name": "c", "date_time": 12345}])
     with pytest.warns(TypeConflictWarning) as caught:
+        builder.add_records("session", [{"id": "s1", "name": "a", "extra_fields": {"x": 1}},
+                                        {"id": "s2", "name": "b", "extra_fields": {"x": "seven"}},
+                                        {"id": "s3", "name": "c", "date_time": 12345}])
         lf = builder.finish()
     names = " ".join(str(w.message) for w in caught)
     assert "session.extra_fields.x" in names and "session.date_time" in names
     assert lf["session"]["extra_fields.x"].tolist()[:2] == ["1", "seven"]
     assert lf["session"].loc["s3", "date_time"] == "12345"
+
+
+def test_type_conflicts_across_pages_are_kept_as_text_with_a_warning():
+    builder = FrameBuilder("session")
+    builder.add_records("session", [{"id": "s1", "name": "a", "extra_fields": {"n": 1}}])
+    builder.add_records("session", [{"id": "s2", "name": "b", "extra_fields": {"n": "two"}}])
+    with pytest.warns(TypeConflictWarning, match="session.extra_fields.n"):
+        lf = builder.finish()
+    assert lf["session"]["extra_fields.n"].tolist() == ["1", "two"]
 
 
 def test_declared_dtypes_and_empty_results_share_the_schema():
