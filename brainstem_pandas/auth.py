@@ -135,13 +135,16 @@ class TokenPair:
     refresh: str
     expires_at: float
     refresh_url: str
+    lifetime: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:
         return f"TokenPair(access=***, refresh=***, expires_in={self.expires_at - time.time():.0f}s)"
 
     def header(self) -> str | None:
-        if time.time() > self.expires_at - REFRESH_MARGIN:
+        # Renew a minute early, or halfway for tokens that live less than two minutes.
+        margin = min(REFRESH_MARGIN, self.lifetime / 2) if self.lifetime > 0 else REFRESH_MARGIN
+        if time.time() > self.expires_at - margin:
             self._refresh(self.access)
         return f"Bearer {self.access}"
 
@@ -164,7 +167,8 @@ class TokenPair:
                 raise AuthenticationError(
                     "The refresh token was rejected (expired or already used). Sign in again.")
             self.access, self.refresh = data["access"], data["refresh"]
-            self.expires_at = time.time() + float(data.get("expires_in") or 3600)
+            self.lifetime = float(data.get("expires_in") or 3600)
+            self.expires_at = time.time() + self.lifetime
             return True
 
 
@@ -173,13 +177,13 @@ def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(url, json=payload, timeout=AUTH_TIMEOUT)
     except requests.RequestException as exc:
         raise AuthenticationError(f"POST {url} failed: {exc}. Is the server URL right?") from exc
+    if response.status_code == 404:  # checked first: servers answer unknown URLs with HTML pages
+        raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
     try:
         data = response.json()
     except ValueError:
         raise ResponseError("POST", url, "the server did not answer JSON; is this a BrainSTEM server?",
                             response.status_code) from None
-    if response.status_code == 404:
-        raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
     if response.status_code >= 400:
         detail = data.get("detail") if isinstance(data, dict) else data
         raise AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
@@ -199,7 +203,8 @@ def password_login(base_url: str, email: str, password: str) -> TokenPair:
         raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
     return TokenPair(access=data["access"], refresh=data["refresh"],
                      expires_at=time.time() + float(data.get("expires_in") or 3600),
-                     refresh_url=f"{root}/api/auth/token/refresh/")
+                     refresh_url=f"{root}/api/auth/token/refresh/",
+                     lifetime=float(data.get("expires_in") or 3600))
 
 
 @dataclass
@@ -224,6 +229,9 @@ class DeviceLogin:
             return str(data["token"])
         if data.get("status") == "authorization_pending":
             return None
+        if data.get("error") == "slow_down":  # RFC 8628: poll less often, keep waiting
+            self.interval += 5
+            return None
         reasons = {
             "access_denied": "the sign-in was denied in the browser",
             "expired_token": "the sign-in request expired before it was approved; start again",
@@ -234,16 +242,23 @@ class DeviceLogin:
 
     def wait(self, timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
              cancelled: Callable[[], bool] = lambda: False) -> str:
-        """Poll at the server's interval until approved, refused or ``timeout`` seconds pass."""
+        """Poll at the server's interval until approved, refused or ``timeout`` seconds pass.
+
+        The last poll happens at the deadline, so an approval in the final
+        interval still counts; ``slow_down`` answers lengthen the interval.
+        """
         limit = min(timeout or self.expires_in, self.expires_in)
         deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
+        while True:
             if cancelled():
                 raise AuthenticationError("Browser sign-in was cancelled.")
             token = self.poll_once()
             if token:
                 return token
-            sleep(max(self.interval, 0.2))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sleep(min(max(self.interval, 0.2), left))
         raise AuthenticationError(
             f"Browser sign-in timed out after {limit:.0f} s: nobody approved {self.user_code} at "
             f"{self.verification_uri}. Run the sign-in again.")
@@ -264,7 +279,7 @@ def start_device_login(base_url: str, client_name: str = "brainstem-pandas") -> 
 
 
 def device_login(base_url: str, *, open_browser: bool = True, timeout: float | None = None,
-                 show: Callable[[str], None] = print) -> str:
+                 show: Callable[[str], None] | None = None) -> str:
     """Run the whole browser sign-in and return a personal access token.
 
     Parameters
@@ -273,9 +288,10 @@ def device_login(base_url: str, *, open_browser: bool = True, timeout: float | N
         Open the verification page in a browser (otherwise only print it).
     timeout : float, optional
         Give up after this many seconds (default: the server's window, 15 min).
-    show : callable
-        Where to write the instructions.
+    show : callable, optional
+        Where to write the instructions (default: ``print``, looked up at call time).
     """
+    show = show or print
     login = start_device_login(base_url)
     show(f"To sign in, open {login.verification_uri_complete}\n"
          f"or go to {login.verification_uri} and enter the code {login.user_code}.")

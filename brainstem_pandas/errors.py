@@ -32,7 +32,8 @@ from typing import Any
 
 DETAIL_LIMIT = 300
 
-_BEARER = re.compile(r"(?i)(bearer\s+|token[\"'=:\s]+)[A-Za-z0-9._~+/=-]{8,}")
+# A secret after "Bearer" or "token": long, and holding a digit (ordinary words do not).
+_BEARER = re.compile(r"(?i)(bearer\s+|token[\"'=:\s]+)(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}")
 
 
 def redact(text: str) -> str:
@@ -40,8 +41,10 @@ def redact(text: str) -> str:
 
     Examples
     --------
-    >>> redact("Authorization: Bearer abcdefghijkl")
+    >>> redact("Authorization: Bearer abc123defghijkl")
     'Authorization: Bearer ***'
+    >>> redact("token authentication failed")
+    'token authentication failed'
     """
     return _BEARER.sub(lambda m: m.group(1) + "***", text)
 

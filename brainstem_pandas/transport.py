@@ -129,7 +129,8 @@ def _rate_reset_wait(response: requests.Response) -> float | None:
         reset = float(response.headers["X-RateLimit-Reset"])
     except (KeyError, ValueError):
         return None
-    wait = reset - time.time()
+    # Servers send either an epoch time or seconds until the reset.
+    wait = reset - time.time() if reset > 1e9 else reset
     return wait if wait > 0 else None
 
 
@@ -209,7 +210,6 @@ class Transport:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._origin = origin(self.base_url)
-        self._local = threading.local()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=max(pool_size, 1), max_retries=0)
         self.session.mount("http://", adapter)

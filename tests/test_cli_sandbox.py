@@ -62,3 +62,14 @@ def test_cli_rejects_bad_fault_spec_with_a_clear_message():
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "fault kind '504' is not one of" in out
+
+
+def test_demo_reads_every_session_and_prints_a_summary():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "brainstem_pandas.cli", "demo", "--sessions", "300"],
+                         capture_output=True, text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    read = re.search(r"Read (\d+) sessions and (\d+) projects", out.stdout)
+    assert read and int(read.group(1)) == 210  # the demo user sees 7 of every 10 sessions
+    rows = re.findall(r"^\S.*?\s{2,}(\d+)\s+\d{4}-\d\d-\d\d", out.stdout, flags=re.M)
+    assert rows and sum(map(int, rows)) >= 210  # sessions per project cover every session
