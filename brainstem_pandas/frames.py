@@ -39,6 +39,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from operator import itemgetter
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ SCALAR_DTYPES: dict[str, Any] = {
     "json": object,
     "list[string]": object,
 }
+_ID = itemgetter("id")
 # Records are converted to Arrow in batches of this many (a few pages' worth): large
 # enough that per-conversion overhead vanishes, small enough to keep memory flat.
 BATCH = 4096
@@ -301,7 +303,7 @@ def _column_array(values: list, label: str, kind: pa.DataType | None = None) -> 
 
 def _values(records: list[dict], name: str) -> list:
     try:
-        return [r[name] for r in records]
+        return list(map(itemgetter(name), records))  # C-level loop: the hot path of a build
     except KeyError:
         return [r.get(name) for r in records]
 
@@ -479,7 +481,7 @@ class _Table:
         records = records if isinstance(records, list) else list(records)
         seen, fresh = self.seen, self.pending
         try:
-            ids = [r["id"] for r in records]
+            ids = list(map(_ID, records))
         except (KeyError, TypeError):
             ids = None
         if ids is not None and None not in ids and seen.isdisjoint(ids) and len(set(ids)) == len(ids):

@@ -141,29 +141,38 @@ def test_an_error_cancels_the_rest_of_the_walk(make_sandbox):
     assert client.transport.requests_sent < 14  # 14 pages would be a full walk
 
 
+class Writer:
+    """Creates sessions in a sandbox from a background thread until stopped."""
+
+    def __init__(self, sb: Sandbox, client: bsp.Client, prefix: str) -> None:
+        self.sb, self.prefix, self.stop = sb, prefix, threading.Event()
+        self.project = next(pid for pid, users in client.read("project")["users"].items()
+                            if users.get(sb.email, {}).get("can_change"))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with requests.Session() as http:
+            http.headers["Authorization"] = f"Bearer {self.sb.token}"
+            n = 0
+            while not self.stop.is_set():
+                http.post(self.sb.url + "/api/private/stem/session/",
+                          json={"name": f"{self.prefix}-{n}", "projects": [self.project]}, timeout=30)
+                n += 1
+
+    def __enter__(self) -> "Writer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
 def test_records_added_during_the_walk_are_never_a_silent_gap(make_sandbox):
     sb = make_sandbox(sessions=900, latency_ms=40)
     client = _client(sb, workers=2)
-    project = next(p for p in client.read("project")["users"].items() if p[1].get(sb.email, {}).get("can_change"))
-    stop = threading.Event()
-
-    def writer() -> None:
-        with requests.Session() as http:
-            http.headers["Authorization"] = f"Bearer {sb.token}"
-            n = 0
-            while not stop.is_set():
-                http.post(sb.url + "/api/private/stem/session/",
-                          json={"name": f"drift-{n}", "projects": [project[0]]}, timeout=30)
-                n += 1
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(bsp.PaginationError) as info:
-            client.read("session")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    with Writer(sb, client, "drift"), pytest.raises(bsp.PaginationError) as info:
+        client.read("session")
     assert info.value.expected is not None and info.value.walks == 3
     assert "changed during the walk" in str(info.value) or "announced" in str(info.value)
     # Once the writer stops, a read is complete and agrees with a hand walk.
@@ -173,26 +182,8 @@ def test_records_added_during_the_walk_are_never_a_silent_gap(make_sandbox):
 def test_warn_instead_of_raise(make_sandbox, recwarn):
     sb = make_sandbox(sessions=900, latency_ms=40)
     client = _client(sb, workers=2)
-    project = next(p for p, users in client.read("project")["users"].items()
-                   if users.get(sb.email, {}).get("can_change"))
-    stop = threading.Event()
-
-    def writer() -> None:
-        with requests.Session() as http:
-            http.headers["Authorization"] = f"Bearer {sb.token}"
-            n = 0
-            while not stop.is_set():
-                http.post(sb.url + "/api/private/stem/session/",
-                          json={"name": f"drift-warn-{n}", "projects": [project]}, timeout=30)
-                n += 1
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    try:
+    with Writer(sb, client, "drift-warn"):
         frame = client.read("session", on_inconsistency="warn")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
     assert frame.index.is_unique and len(frame) > 600
     assert any("Incomplete read" in str(w.message) for w in recwarn)
 

@@ -91,6 +91,31 @@ class PageCache:
 PAGES = PageCache()
 
 
+class CountCache:
+    """List totals by key, valid for one generation (a few thousand at most)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._items: dict[tuple, int] = {}
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, generation: int) -> int | None:
+        with self._lock:
+            if generation != self._generation:
+                self._items.clear()
+                self._generation = generation
+            return self._items.get(key)
+
+    def put(self, key: tuple, generation: int, count: int) -> None:
+        with self._lock:
+            if generation == self._generation and len(self._items) < self.limit:
+                self._items[key] = count
+
+
+COUNTS = CountCache()
+
+
 def enabled() -> bool:
     """True unless the sandbox was started with the cache off."""
     return load_config().cache

@@ -92,7 +92,25 @@ class BaseSerializer(DynamicModelSerializer):
             # Bare ids of related records are listed as stored; only records
             # that are sent whole (the primary ones and sideloads) are filtered.
             return queryset
+        if self.inherits_from_parent():
+            return queryset
         return permissions.visible(self.catalog_name, queryset, access)
+
+    def inherits_from_parent(self) -> bool:
+        """True for sideloads whose visibility follows the (already filtered) parent record.
+
+        A session's behaviors are visible exactly when the session is, so they
+        need no second, costly visibility filter; a session's projects do.
+        """
+        node = self.parent
+        while node is not None and not isinstance(node, BaseSerializer):
+            node = getattr(node, "parent", None)
+        parent = getattr(node, "catalog_name", None)
+        head = schema.PROJECT_PATHS.get(self.catalog_name, "").split("__")[0]
+        if not parent or not head:
+            return False
+        field = MODELS[self.catalog_name]._meta.get_field(head)
+        return not field.many_to_many and field.related_model is MODELS.get(parent)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         model = catalog.model(self.catalog_name)

@@ -47,6 +47,21 @@ class EnvelopePagination(LimitOffsetPagination):
     default_limit = 20
     max_limit = 100
 
+    def get_count(self, queryset: Any) -> int:
+        # Every page of a walk asks the same COUNT; with the answer cache on it is
+        # computed once per user, query and data generation.
+        request = getattr(self, "request", None)
+        generation = getattr(request, "bsp_generation", None)
+        if generation is None:
+            return super().get_count(queryset)
+        params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("limit", "offset"))
+        key = (getattr(request.user, "pk", None), request.path, repr(params))
+        count = cache.COUNTS.get(key, generation)
+        if count is None:
+            count = super().get_count(queryset)
+            cache.COUNTS.put(key, generation, count)
+        return count
+
     def get_paginated_response(self, data: Any) -> Response:
         envelope = load_config().envelope
         head: dict[str, Any] = {}
