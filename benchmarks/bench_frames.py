@@ -112,7 +112,7 @@ def main() -> None:
     decode_s, bodies = timed(lambda: [json.loads(b) for b in raw], args.repeat)
     pages = [Page(n, *split_answer(b, "sessions")[:2]) for n, b in enumerate(bodies)]
     build_s, lf = timed(lambda: build(pages, args.include), args.repeat)
-    base_s, _ = timed(lambda: baseline(bodies, args.include), 1)
+    base_s, _ = timed(lambda: baseline(bodies, args.include), args.repeat)
 
     size = frames_bytes(lf)
     del lf

@@ -192,6 +192,14 @@ class Client:
                              on_inconsistency=on_inconsistency)
         return builder.finish()
 
+    def _url_walk(self, url: str, records_key: str, paginator: Paginator | None,
+                  params: Mapping[str, Any] | None, progress: bool | None) -> Any:
+        pager = paginator or PageNumberPaginator(self.page_size)
+        target = self.transport.url(url)
+        return lambda: Walk(self.transport, target, list((params or {}).items()), pager, records_key,
+                            workers=self.workers, progress=self.progress if progress is None else progress,
+                            description=url)
+
     def read_url(self, url: str, records_key: str = "results", *, paginator: Paginator | None = None,
                  params: Mapping[str, Any] | None = None, progress: bool | None = None,
                  on_inconsistency: str = "raise") -> pd.DataFrame:
@@ -201,17 +209,23 @@ class Client:
         --------
         >>> client.read_url("/brainmaps/v1/brains/", params={"verified": "true"})  # doctest: +SKIP
         """
-        pager = paginator or PageNumberPaginator(self.page_size)
-        target = self.transport.url(url)
-
-        def make() -> Walk:
-            return Walk(self.transport, target, list((params or {}).items()), pager, records_key,
-                        workers=self.workers, progress=self.progress if progress is None else progress,
-                        description=url)
-
-        pages = fetch_all(make, on_inconsistency=on_inconsistency)
+        pages = fetch_all(self._url_walk(url, records_key, paginator, params, progress),
+                          on_inconsistency=on_inconsistency)
         frame = pd.DataFrame.from_records([r for p in pages for r in p.records])
         return frame.set_index("id") if "id" in frame else frame
+
+    def read_url_linked(self, url: str, name: str, records_key: str = "results", *,
+                        paginator: Paginator | None = None, params: Mapping[str, Any] | None = None,
+                        progress: bool | None = None, on_inconsistency: str = "raise") -> LinkedFrames:
+        """Like :meth:`read_url`, laid out as LinkedFrames by inference (``name`` names the table).
+
+        Examples
+        --------
+        >>> lf = client.read_url_linked("/brainmaps/v1/brains/", "brain")  # doctest: +SKIP
+        """
+        builder = fetch_into(self._url_walk(url, records_key, paginator, params, progress),
+                             lambda: FrameBuilder(name), FrameBuilder.add_page, on_inconsistency=on_inconsistency)
+        return builder.finish()
 
     def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
         """One record as a dict (``include`` embeds related records inline)."""

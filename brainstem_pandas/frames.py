@@ -36,12 +36,14 @@ so the same builder serves other APIs (e.g. brainmaps).
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import re
 from operator import itemgetter
 import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -267,6 +269,24 @@ def _to_text(array: pa.Array) -> pa.Array:
         return _json_text(array)
 
 
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk conversion.
+
+    Converting a batch allocates many short-lived objects; each allocation
+    burst would otherwise trigger collections that walk every live object,
+    including all the decoded pages a caller still holds. The conversion itself
+    makes no reference cycles, so nothing is lost by collecting afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _text(values: list, label: str) -> pa.Array:
     kinds = sorted({type(v).__name__ for v in values if v is not None})
     _warn(label, f"mixed value types {kinds}")
@@ -301,11 +321,12 @@ def _column_array(values: list, label: str, kind: pa.DataType | None = None) -> 
     return pa.StructArray.from_arrays(fields, names=list(keys), mask=missing)
 
 
-def _values(records: list[dict], name: str) -> list:
+def _values(records: list[dict], name: str) -> tuple[list, bool]:
+    """The values of ``name`` in every record, and whether every record had the key."""
     try:
-        return list(map(itemgetter(name), records))  # C-level loop: the hot path of a build
+        return list(map(itemgetter(name), records)), True  # C-level loop: the hot path of a build
     except KeyError:
-        return [r.get(name) for r in records]
+        return [r.get(name) for r in records], False
 
 
 def _records_to_arrays(records: list[dict], label: str, kinds: Mapping[str, pa.DataType]) -> dict[str, pa.Array]:
@@ -315,9 +336,18 @@ def _records_to_arrays(records: list[dict], label: str, kinds: Mapping[str, pa.D
     nested type at once) and lets one clashing column fall back alone.
     """
     names = list(records[0])
-    extra = set().union(*records).difference(names)
-    names += sorted(extra, key=str)
-    return {name: _column_array(_values(records, name), f"{label}.{name}", kinds.get(name)) for name in names}
+    out: dict[str, pa.Array] = {}
+    complete = True
+    for name in names:
+        values, everywhere = _values(records, name)
+        complete = complete and everywhere
+        out[name] = _column_array(values, f"{label}.{name}", kinds.get(name))
+    # Records of the same size that all hold the first record's keys hold no others;
+    # only otherwise is the (costly) union of every record's keys needed.
+    if not (complete and len(set(map(len, records))) == 1):
+        for name in sorted(set().union(*records).difference(names), key=str):
+            out[name] = _column_array(_values(records, name)[0], f"{label}.{name}", kinds.get(name))
+    return out
 
 
 def _expected_types(spec: catalog.Model | None) -> dict[str, pa.DataType]:
@@ -501,6 +531,10 @@ class _Table:
         fresh, self.pending = self.pending, []
         if not fresh:
             return
+        with _quiet_gc():
+            self._convert(fresh)
+
+    def _convert(self, fresh: list[dict]) -> None:
         arrays = _records_to_arrays(fresh, self.name, self.kinds)
         chunk = self.data.chunk(len(fresh))
         ids = arrays.pop("id")
@@ -757,6 +791,10 @@ class FrameBuilder:
 
     def finish(self) -> "LinkedFrames":
         """Build the typed frames (the builder's chunks are released as they are used)."""
+        with _quiet_gc():
+            return self._finish()
+
+    def _finish(self) -> "LinkedFrames":
         while any(t.pending for t in self.tables.values()):  # flushing may add nested records elsewhere
             for table in list(self.tables.values()):
                 table.flush()

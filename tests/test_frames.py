@@ -275,3 +275,14 @@ def test_repr_and_html_summaries(sandbox):
     page = lf._repr_html_()
     assert "<table>" in page and "session.projects" in page
     assert set(lf.to_dict()) >= {"session", "project", "session.projects"}
+
+
+def test_the_same_builder_serves_the_page_number_api(sandbox):
+    client = bsp.Client(sandbox.url, None, progress=False)
+    flat = client.read_url("/brainmaps/v1/brains/")
+    lf = client.read_url_linked("/brainmaps/v1/brains/", "brain")
+    brains = lf["brain"]
+    assert len(brains) == len(flat) == 300 and brains.index.is_unique
+    assert str(brains.index.dtype) == "Int64"
+    assert set(flat.columns) - {"file"} <= set(c.split(".")[0] for c in brains.columns) | set(lf.children)
+    assert str(brains["verified"].dtype) == "boolean"
