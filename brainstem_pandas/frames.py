@@ -623,8 +623,7 @@ def _pandas_dtype(kind: pa.DataType) -> Any:
 def _series(array: pa.ChunkedArray) -> Any:
     kind = array.type
     if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
-        return pd.arrays.ArrowExtensionArray(array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)) \
-            if len(array) else pd.array([], dtype=STRING_LIST)
+        return pd.arrays.ArrowExtensionArray(array) if len(array) else pd.array([], dtype=STRING_LIST)
     if pa.types.is_list(kind) or pa.types.is_struct(kind) or pa.types.is_null(kind):
         values = array.to_pylist()
         out = np.empty(len(values), dtype=object)
@@ -636,8 +635,8 @@ def _series(array: pa.ChunkedArray) -> Any:
     if dtype is None:
         return array.to_pandas().array
     if isinstance(dtype, pd.StringDtype):
-        return pd.arrays.ArrowStringArray(array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)) \
-            if len(array) else pd.array([], dtype="string")
+        # Chunked as built: no copy of the strings.
+        return pd.arrays.ArrowStringArray(array) if len(array) else pd.array([], dtype="string")
     return array.to_pandas(types_mapper={kind: dtype}.get).array
 
 
