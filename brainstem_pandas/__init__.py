@@ -35,10 +35,32 @@ from brainstem_pandas.pagination import (  # noqa: E402
 )
 from brainstem_pandas.transport import RetryPolicy  # noqa: E402
 
-__all__ = sorted([
-    "APIError", "AuthenticationError", "BadRequestError", "BrainstemError", "Client", "ConfigurationError",
-    "NextLinkPaginator", "NotFoundError", "OffsetPaginator", "Page", "PageNumberPaginator", "PaginationError",
-    "PermissionDeniedError", "QueryError", "RateLimitError", "ResponseError", "RetryPolicy", "ServerError",
-    "TransportError", "UnauthorizedError", "UnknownNameError", "ValidationError", "__version__", "connect",
-    "login", "logout", "models",
-])
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BrainstemError",
+    "Client",
+    "ConfigurationError",
+    "NextLinkPaginator",
+    "NotFoundError",
+    "OffsetPaginator",
+    "Page",
+    "PageNumberPaginator",
+    "PaginationError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitError",
+    "ResponseError",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnknownNameError",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "login",
+    "logout",
+    "models",
+]

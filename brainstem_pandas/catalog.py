@@ -12,9 +12,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brainstem_pandas.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SEGMENT_FIELD = "url_model_segment"
 

@@ -40,11 +40,11 @@ import gc
 import html
 import json
 import re
-from operator import itemgetter
 import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 import numpy as np

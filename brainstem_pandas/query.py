@@ -147,7 +147,8 @@ def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> li
     return params
 
 
-def sort_params(model: catalog.Model, sort: Iterable[str] | str | None, *, tie_break: bool = True) -> list[tuple[str, str]]:
+def sort_params(model: catalog.Model, sort: Iterable[str] | str | None, *,
+                tie_break: bool = True) -> list[tuple[str, str]]:
     """``sort[]`` parameters; ``id`` is appended so that offset pages are stable under ties.
 
     Examples

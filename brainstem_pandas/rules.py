@@ -39,8 +39,10 @@ def extra_fields_errors(value: Any) -> list[str]:
 
     Examples
     --------
-    >>> extra_fields_errors({"1bad": 1, "ok_key": [1]})
-    ["key '1bad' must start with a letter and hold only letters, digits and underscores", "value of 'ok_key' must be a string or a number, not list"]
+    >>> for message in extra_fields_errors({"1bad": 1, "ok_key": [1]}):
+    ...     print(message)
+    key '1bad' must start with a letter and hold only letters, digits and underscores
+    value of 'ok_key' must be a string or a number, not list
     """
     if value is None:
         return []

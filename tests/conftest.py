@@ -8,6 +8,7 @@ them when the test ends.
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterator
 
 import pytest
@@ -16,11 +17,13 @@ import requests
 from brainstem_pandas.sandbox import Sandbox
 
 SESSIONS = 300
+# The shared server's data seed; tests must hold for any (BSP_TEST_SEED=7 pytest ...).
+SEED = int(os.environ.get("BSP_TEST_SEED", "0"))
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(sessions=SESSIONS, seed=0) as sb:
+    with Sandbox(sessions=SESSIONS, seed=SEED) as sb:
         yield sb
 
 

@@ -29,7 +29,8 @@ def worlds(draw):
                                                                                 unique=True)))]
     sessions, behaviors = [], []
     for sid in draw(st.lists(uuids, min_size=0, max_size=12, unique=True)):
-        chosen = draw(st.lists(st.sampled_from(projects), min_size=1, max_size=len(projects), unique_by=lambda p: p["id"]))
+        chosen = draw(st.lists(st.sampled_from(projects), min_size=1, max_size=len(projects),
+                               unique_by=lambda p: p["id"]))
         own = []
         for _ in range(draw(st.integers(0, 3))):
             behavior = {"id": draw(uuids), "session": sid, "setup": draw(st.sampled_from(setups))["id"],

@@ -193,10 +193,10 @@ def test_nested_include_sideloads_every_level(sandbox, http):
 
 
 def test_sideloading_false_embeds_records_inline(sandbox, http):
-    body = get(http, sandbox, SESSIONS, limit=10, sideloading="false",
+    body = get(http, sandbox, SESSIONS, limit=50, sideloading="false",
                **{"include[]": ["behaviors", "datastorage"]})
     assert set(body) == {"count", "next", "previous", "sessions"}
-    session = next(s for s in body["sessions"] if s["behaviors"])
+    session = next(s for s in body["sessions"] if s["behaviors"] and s["datastorage"])
     assert isinstance(session["behaviors"][0], dict) and session["behaviors"][0]["session"] == session["id"]
     assert isinstance(session["datastorage"][0], dict)
 

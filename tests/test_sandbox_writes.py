@@ -32,15 +32,16 @@ def writable(sb) -> dict:
                             headers=headers, timeout=30).json()["projects"]
     mine = next(p for p in projects if p["users"].get(sb.email, {}).get("can_change"))
     readonly = next(p for p in projects if sb.email in p["users"] and not p["users"][sb.email]["can_change"])
-    # Data storages of the demo user's own lab (public storages of other labs are
-    # visible but may not be attached).
-    lab = next(g for g in requests.get(sb.url + "/api/private/users/group/", params={"limit": 100},
-                                       headers=headers, timeout=30).json()["groups"]
-               if g["users"].get(sb.email, {}).get("is_owner"))
+    # Data storages of the demo user's own lab, and of labs the demo user is not in
+    # (their public storages are visible but may not be attached).
+    groups = requests.get(sb.url + "/api/private/users/group/", params={"limit": 100},
+                          headers=headers, timeout=30).json()["groups"]
+    lab = next(g for g in groups if g["users"].get(sb.email, {}).get("is_owner"))
+    strangers = {g["name"].split()[0] for g in groups if sb.email not in g["users"]}
     storages = requests.get(sb.url + "/api/private/personal_attributes/datastorage/",
                             params={"limit": 100}, headers=headers, timeout=30).json()["datastorages"]
     own = [s["id"] for s in storages if s["name"].split()[0] == lab["name"].split()[0]]
-    other = [s["id"] for s in storages if s["name"].split()[0] != lab["name"].split()[0]]
+    other = [s["id"] for s in storages if s["name"].split()[0] in strangers]
     return {"project": mine["id"], "readonly": readonly["id"], "storages": own, "foreign_storages": other}
 
 

@@ -284,7 +284,9 @@ def _resources(w: World, out: Writer) -> None:
     out.insert(MODELS["journal"], journals)
     pubs = []
     for i in range(12):
-        pubs.append({"id": w.uid(), "title": f"Dynamics of {rng.choice(TOPICS)} during {rng.choice(PARADIGMS)[0].lower()}",
+        pid = w.uid()  # drawn first: the order of draws fixes the seeded data
+        title = f"Dynamics of {rng.choice(TOPICS)} during {rng.choice(PARADIGMS)[0].lower()}"
+        pubs.append({"id": pid, "title": title,
                      "authors": ", ".join(f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(3)),
                      "journal": rng.choice(journals)["id"], "abstract": f"We recorded {rng.choice(TOPICS)}.",
                      "doi": f"10.5555/sandbox.{2020 + i % 6}.{1000 + i}", "publication_url": "", "pdf_url": "",
@@ -313,11 +315,13 @@ def _attributes(w: World, out: Writer) -> None:
             owners.append(("behavioralassay", assays[-1]["id"], g))
         storages.append({"id": w.uid(), "name": f"{short} server", "location": f"/data/{short.lower()}",
                          "description": "Primary raw data storage", "is_public": public,
-                         "data_organization": [{"elements": "Projects"}, {"elements": "Subjects"}, {"elements": "Sessions"}],
-                         "data_protocols": [{"protocol": "SMB", "path": f"//{short.lower()}/data", "is_public": False}]})
+                         "data_organization": [{"elements": e} for e in ("Projects", "Subjects", "Sessions")],
+                         "data_protocols": [{"protocol": "SMB", "path": f"//{short.lower()}/data",
+                                             "is_public": False}]})
         storages.append({"id": w.uid(), "name": f"{short} archive", "location": "tape", "description": "Archive copy",
                          "is_public": public, "data_organization": [{"elements": "Sessions"}],
-                         "data_protocols": [{"protocol": "Globus", "path": f"{short.lower()}#archive", "is_public": True}]})
+                         "data_protocols": [{"protocol": "Globus", "path": f"{short.lower()}#archive",
+                                             "is_public": True}]})
         owners += [("datastorage", storages[-2]["id"], g), ("datastorage", storages[-1]["id"], g)]
         inventories.append({"id": w.uid(), "name": f"{short} freezer", "location": f"Room {100 * g + 9}",
                             "description": "", "is_public": False})
@@ -426,16 +430,20 @@ def _subjects(w: World, out: Writer, projects: list[dict[str, Any]], n_subjects:
                                "consumablestock": None, "brain_region": rng.choice(w.ids["brainregion"]),
                                "details": {"depth_um": rng.randrange(500, 3000)}, "type_schema_version": "1.0.0",
                                "coordinates_system": rng.choice(COORDS),
-                               "coordinates_details": {"ap": round(rng.uniform(-4, 2), 2), "ml": round(rng.uniform(-3, 3), 2),
+                               "coordinates_details": {"ap": round(rng.uniform(-4, 2), 2),
+                                                       "ml": round(rng.uniform(-3, 3), 2),
                                                        "dv": round(rng.uniform(0, 4), 2)},
                                "coordinates_schema_version": "1.0.0", "created_at": START, "updated_at": START})
             w.ids[f"proc@{sid}"].append(pid)
             if k == 0 and rng.random() < 0.2:
                 proc_logs.append({"id": w.uid(), "type": "Impedances", "description": "", "procedure": pid,
-                                  "entries": [{"date_time": "2024-05-01T10:00:00Z", "notes": "", "details": {"impedance": 1.2}}]})
-        subject_logs.append({"id": w.uid(), "type": "Weighing", "description": "Weekly weight", "subject": sid,
-                             "user": 1, "entries": [{"date_time": f"2025-0{m}-01T09:00:00Z", "notes": "",
-                                                     "details": {"weight": round(rng.uniform(20, 30), 1)}} for m in range(1, 4)]})
+                                  "entries": [{"date_time": "2024-05-01T10:00:00Z", "notes": "",
+                                               "details": {"impedance": 1.2}}]})
+        log_id = w.uid()  # drawn first: the order of draws fixes the seeded data
+        weighings = [{"date_time": f"2025-0{m}-01T09:00:00Z", "notes": "",
+                      "details": {"weight": round(rng.uniform(20, 30), 1)}} for m in range(1, 4)]
+        subject_logs.append({"id": log_id, "type": "Weighing", "description": "Weekly weight", "subject": sid,
+                             "user": 1, "entries": weighings})
     out.insert(MODELS["subject"], subjects)
     out.link(MODELS["subject"], "projects", proj_links)
     out.link(MODELS["subject"], "licenses", lic_links)

@@ -88,10 +88,8 @@ class BaseSerializer(DynamicModelSerializer):
         if self.catalog_name == "session":
             # Ordered data storages are read per session: fetch their links at once.
             queryset = queryset.prefetch_related("datastorage_links")
-        if self.id_only() and self.parent is not None:
-            # Bare ids of related records are listed as stored; only records
-            # that are sent whole (the primary ones and sideloads) are filtered.
-            return queryset
+        # Id lists are filtered like whole records (as dynamic-rest does), so a
+        # sideloaded and an embedded answer always name the same related records.
         if self.inherits_from_parent():
             return queryset
         return permissions.visible(self.catalog_name, queryset, access)

@@ -259,7 +259,9 @@ class CatalogViewSet(DynamicModelViewSet):
 
     def merge_members(self, instance: Any, data: dict) -> None:
         """PATCH semantics of ``users``/``groups``: merge, ``{"remove": true}`` drops."""
-        keys = ("can_change", "is_manager", "is_owner") if self.catalog_name == "project" else ("is_manager", "is_owner")
+        keys = ("is_manager", "is_owner")
+        if self.catalog_name == "project":
+            keys = ("can_change", *keys)
         for name in ("users", "groups"):
             if name not in data or not isinstance(data[name], dict):
                 continue
