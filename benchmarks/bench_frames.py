@@ -31,7 +31,7 @@ import requests
 
 from brainstem_pandas.frames import FrameBuilder
 from brainstem_pandas.pagination import Page, split_answer
-from brainstem_pandas.sandbox import Sandbox, cache_dir
+from brainstem_pandas.sandbox import Sandbox, _source_digest, cache_dir
 
 VISIBLE_SHARE = 0.7  # the demo user sees 7 of every 10 seeded sessions
 
@@ -98,7 +98,8 @@ def main() -> None:
     seeded = round(args.sessions / VISIBLE_SHARE)
     # The pages are kept on disk: reading 1,000 pages with sideloads from a
     # two-core sandbox takes minutes, and every run measures the same payload.
-    saved = cache_dir() / f"bench-pages-{seeded}-{'-'.join(args.include)}.pickle"
+    # Keyed by the sandbox's source digest too: a changed server means new pages.
+    saved = cache_dir() / f"bench-pages-{seeded}-{'-'.join(args.include)}-{_source_digest()}.pickle"
     if saved.exists():
         raw = pickle.loads(saved.read_bytes())
         print(f"using the pages saved in {saved}")
