@@ -173,13 +173,6 @@ def _typed(values: list, dtype: Any) -> Any:
     return pd.array(values, dtype=dtype)
 
 
-def _id_column(values: list, model: str | None, name: str) -> Any:
-    # Catalogued models declare their id type; others infer it (brainmaps uses integers).
-    if model in catalog.all_models():
-        return column(values, id_dtype(model), name)
-    return inferred_column(values, name)
-
-
 def infer_dtype(values: list) -> Any:
     """A dtype for values no schema describes: the narrowest that fits them all."""
     present = [v for v in values if v is not None]
@@ -808,11 +801,6 @@ class FrameBuilder:
                 if not f.many and f.name in frame.columns:
                     relations.setdefault(f"{name}.{f.name}", Relation(name, f.name, f.related_model or "", "one"))
         return LinkedFrames(self.primary, tables, links, children, relations)
-
-
-def empty_linked(primary: str) -> "LinkedFrames":
-    """LinkedFrames for a result with no records: declared columns and dtypes only."""
-    return FrameBuilder(primary).finish()
 
 
 class LinkedFrames(Mapping):
