@@ -28,7 +28,7 @@ from brainstem_pandas.pagination import (
     fetch_all,
     fetch_into,
 )
-from brainstem_pandas.query import build_params
+from brainstem_pandas.query import build_params, include_params
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
 
 DEFAULT_URL = "https://www.brainstem.org"
@@ -230,10 +230,9 @@ class Client:
     def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
         """One record as a dict (``include`` embeds related records inline)."""
         spec = catalog.model(model)
-        params = build_params(spec, include=include)
-        params = [p for p in params if p[0] != "sort[]"] + ([("sideloading", "false")] if include else [])
-        body = self.transport.get(self.endpoint(spec.name, portal, id), params=params)
-        return _unwrap(body, spec.detail_key, "GET", self.endpoint(spec.name, portal, id))
+        params = include_params(spec, include) + ([("sideloading", "false")] if include else [])
+        url = self.endpoint(spec.name, portal, id)
+        return _unwrap(self.transport.get(url, params=params), spec.detail_key, "GET", url)
 
     # -- writing -----------------------------------------------------------------
     def save(self, model: str, data: Mapping[str, Any], id: Any = None) -> dict:

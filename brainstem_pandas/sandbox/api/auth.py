@@ -20,6 +20,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +33,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brainstem_pandas.sandbox.api.models import MODELS, DeviceSession, Token
-from brainstem_pandas.sandbox.config import load_config
 
 PAT_LIFETIME = timedelta(days=365)
 # A sliding token is re-dated at most this often, so reads do not turn into writes.
@@ -155,7 +155,7 @@ def token_pair(request: Request) -> Response:
 
 
 def _pair(user: Any) -> dict[str, Any]:
-    cfg = load_config()
+    cfg = settings.CONFIG
     family = secrets.token_hex(16)
     access, _ = issue(user, Token.ACCESS, lifetime=timedelta(seconds=cfg.access_ttl), family=family)
     refresh, _ = issue(user, Token.REFRESH, lifetime=timedelta(seconds=cfg.refresh_ttl), family=family)
@@ -202,7 +202,7 @@ def _user_code() -> str:
 @api_view(["POST"])
 def device_start(request: Request) -> Response:
     """``POST /api/auth/device/``: open a device authorization session."""
-    cfg = load_config()
+    cfg = settings.CONFIG
     data = request.data if isinstance(request.data, dict) else {}
     now = timezone.now()
     session = DeviceSession.objects.create(

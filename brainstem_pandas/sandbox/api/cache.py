@@ -15,10 +15,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models.signals import m2m_changed, post_delete, post_save
-
-from brainstem_pandas.sandbox.config import load_config
 
 MAX_BYTES = 128 * 2**20
 APP_LABEL = "api"
@@ -118,7 +117,7 @@ COUNTS = CountCache()
 
 def enabled() -> bool:
     """True unless the sandbox was started with the cache off."""
-    return load_config().cache
+    return settings.CONFIG.cache
 
 
 for _signal in (post_save, post_delete, m2m_changed):

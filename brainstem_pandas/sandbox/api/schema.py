@@ -58,8 +58,6 @@ JSON_DEFAULTS = {
     "data_organization": list, "data_protocols": list, "specifications": list,
 }
 
-# Models readable by everyone on both portals (shared taxonomies and resources).
-SHARED_APPS = {"taxonomies", "resources", "dissemination", "users"}
 
 
 @dataclass(frozen=True)
@@ -75,10 +73,8 @@ class Link:
     many : bool
         To-many relation.
     forward : bool
-        True when this field owns the database column or join table.
-    accessor : str
-        Name Django uses for this end (the field name for both ends: reverse
-        ends are named through ``related_name``).
+        True when this field owns the database column or join table; a
+        reverse end is Django's reverse accessor, named by :func:`reverse_name`.
     """
 
     model: str

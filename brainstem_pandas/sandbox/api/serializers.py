@@ -66,13 +66,9 @@ class RelationField(DynamicRelationField):
             value = [_id_text(v) for v in value]
             order = getattr(self.parent, "ordered_links", {}).get(self.field_name)
             if order:
-                value = order(self.root_instance_of(instance), value)
+                # ``instance`` is the related manager; its ``instance`` owns the links.
+                value = order(getattr(instance, "instance", None), value)
         return _id_text(value)
-
-    @staticmethod
-    def root_instance_of(manager: Any) -> Any:
-        """The record owning a related manager (for ordered links)."""
-        return getattr(manager, "instance", None)
 
 
 class BaseSerializer(DynamicModelSerializer):

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -29,7 +30,6 @@ from brainstem_pandas.sandbox.api import cache, permissions, schema
 from brainstem_pandas.sandbox.api.auth import BearerAuthentication
 from brainstem_pandas.sandbox.api.models import MODELS, SessionDataStorage
 from brainstem_pandas.sandbox.api.serializers import SERIALIZERS
-from brainstem_pandas.sandbox.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class EnvelopePagination(LimitOffsetPagination):
         return count
 
     def get_paginated_response(self, data: Any) -> Response:
-        envelope = load_config().envelope
+        envelope = settings.CONFIG.envelope
         head: dict[str, Any] = {}
         if envelope == "count":
             head = {"count": self.count, "next": self.get_next_link(),
@@ -126,7 +126,7 @@ def json_500(request: HttpRequest) -> JsonResponse:
 
 def health(request: HttpRequest) -> JsonResponse:
     """``/sandbox/health/``: readiness probe (never delayed or faulted)."""
-    return JsonResponse({"status": "ok", "envelope": load_config().envelope})
+    return JsonResponse({"status": "ok", "envelope": settings.CONFIG.envelope})
 
 
 OPERATIONS = {"GET": "list", "POST": "add", "PATCH": "change", "PUT": "change", "DELETE": "delete"}
