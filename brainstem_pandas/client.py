@@ -15,7 +15,14 @@ from typing import Any, Iterable, Iterator, Mapping
 import pandas as pd
 
 from brainstem_pandas import auth, catalog, rules
-from brainstem_pandas.errors import AuthenticationError, ConfigurationError, ResponseError, ValidationError
+from brainstem_pandas.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResponseError,
+    ValidationError,
+)
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
 from brainstem_pandas.pagination import (
     MAX_PAGE_SIZE,
@@ -28,7 +35,7 @@ from brainstem_pandas.pagination import (
     fetch_all,
     fetch_into,
 )
-from brainstem_pandas.query import build_params, include_params
+from brainstem_pandas.query import build_params, encode_value, include_params
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
 
 DEFAULT_URL = "https://www.brainstem.org"
@@ -171,26 +178,117 @@ class Client:
         records = [r for page in pages for r in page.records]
         return records_frame(spec, records)
 
-    def read_linked(self, model: str, include: Iterable[str] | None = None,
-                    filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
-                    portal: str | None = None, progress: bool | None = None, workers: int | None = None,
-                    on_inconsistency: str = "raise") -> LinkedFrames:
+    def read_linked(self, model: str | Iterable[str], include: Any = None, filters: Any = None,
+                    sort: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
+                    workers: int | None = None, on_inconsistency: str = "raise") -> LinkedFrames:
         """Records of ``model`` and everything ``include`` brings, as linked typed tables.
 
         Pages are consumed as they arrive: only the growing columns are kept,
-        never the raw pages.
+        never the raw pages. ``model`` may be a list of models: their tables
+        share one :class:`LinkedFrames` (``include`` and ``filters`` then apply to
+        each model, or may map model names to their own).
 
         Examples
         --------
         >>> lf = client.read_linked("session", include=["projects", "behaviors"])  # doctest: +SKIP
         >>> lf["session"], lf["project"], lf.links["session.projects"]             # doctest: +SKIP
         >>> lf.merge("session", "projects")                                        # doctest: +SKIP
+        >>> everything = client.read_linked(client.readable_models())              # doctest: +SKIP
         """
-        spec = catalog.model(model)
-        builder = fetch_into(lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
-                             lambda: FrameBuilder(spec.name, include=include), FrameBuilder.add_page,
-                             on_inconsistency=on_inconsistency)
+        queries = self._queries(model, include, filters, sort)
+        builder = FrameBuilder(queries[0][0])
+        for name, inc, flt, srt in queries:
+            self._read_into(builder, name, inc, flt, srt, portal, progress, workers, on_inconsistency)
         return builder.finish()
+
+    def _queries(self, model: str | Iterable[str], include: Any, filters: Any,
+                 sort: Any) -> list[tuple[str, list[str], dict[str, Any], list[str]]]:
+        """(model, include, filters, sort) per model, each validated before anything is fetched."""
+        names = [model] if isinstance(model, str) else list(model)
+        if not names:
+            raise ConfigurationError("No model given; name at least one, e.g. 'session'.")
+        out = []
+        for name in names:
+            spec = catalog.model(name)
+            inc = _for_model(include, spec.name, names, "include", list)
+            flt = _for_model(filters, spec.name, names, "filters", dict)
+            build_params(spec, filters=flt, sort=sort, include=inc)  # raises QueryError before any request
+            out.append((spec.name, list(inc or []), dict(flt or {}), list(sort or [])))
+        return out
+
+    def _read_into(self, builder: FrameBuilder, model: str, include: list[str], filters: dict[str, Any],
+                   sort: list[str], portal: str | None, progress: bool | None, workers: int | None,
+                   on_inconsistency: str) -> dict[str, Any]:
+        """Stream one model's pages into ``builder``; a re-walk first forgets the failed walk's records.
+
+        Returns what the walk fetched: its parameters, records and the announced total.
+        """
+        mark = builder.checkpoint()
+        seen = {"records": 0}
+
+        def fresh() -> FrameBuilder:
+            builder.rollback(mark)
+            builder.declare(model, include)
+            seen["records"] = 0
+            return builder
+
+        def add(target: FrameBuilder, page: Page) -> None:
+            seen["records"] += len(page.records)
+            target.add_page(page, model)
+
+        walks: list[Walk] = []
+
+        def walk() -> Walk:
+            walks.append(self._walk(model, filters, sort, include, portal, progress, workers))
+            return walks[-1]
+        fetch_into(walk, fresh, add, on_inconsistency=on_inconsistency)
+        return {"params": [list(p) for p in walks[-1].params], "include": include, "sort": sort,
+                "filters": {k: _plain(v) for k, v in filters.items()}, "records": seen["records"],
+                "total": walks[-1].expected}
+
+    def readable_models(self, portal: str | None = None) -> list[str]:
+        """Every model with a list endpoint on ``portal``, in catalog order.
+
+        Examples
+        --------
+        >>> "session" in Client("http://127.0.0.1:8000").readable_models("public")
+        True
+        """
+        portal = _check_portal(portal or self.portal)
+        return [m.name for m in catalog.all_models().values() if portal in m.portals.get("list", ())]
+
+    def snapshot(self, path: str | os.PathLike, models: Iterable[str] | None = None, include: Any = None,
+                 filters: Any = None, portal: str | None = None, progress: bool | None = None,
+                 workers: int | None = None, on_inconsistency: str = "raise") -> dict[str, Any]:
+        """Write every model you can read (or ``models``) as a Parquet snapshot folder; return its manifest.
+
+        Pages stream to disk as they arrive; the folder appears only when the
+        snapshot is complete (an interrupted one leaves any previous snapshot at
+        ``path`` as it was). With the default ``models=None``, models the server
+        refuses (403/404) are listed under ``"skipped"`` in the manifest.
+        Read it back with :func:`~brainstem_pandas.read_snapshot` or
+        ``connect(snapshot=path)``.
+
+        Examples
+        --------
+        >>> manifest = client.snapshot("snapshots/2026-11-21")                       # doctest: +SKIP
+        >>> client.snapshot("snapshots/sessions", models=["session"], include=["projects"])  # doctest: +SKIP
+        """
+        from brainstem_pandas.snapshot import SnapshotWriter
+
+        portal = _check_portal(portal or self.portal)
+        everything = models is None
+        queries = self._queries(self.readable_models(portal) if everything else models, include, filters, None)
+        with SnapshotWriter(path, server=self.url, portal=portal, primary=queries[0][0]) as writer:
+            for name, inc, flt, srt in queries:
+                try:
+                    writer.queries[name] = self._read_into(writer.builder, name, inc, flt, srt, portal, progress,
+                                                           workers, on_inconsistency)
+                except (PermissionDeniedError, NotFoundError) as exc:
+                    if not everything:
+                        raise
+                    writer.skipped[name] = f"{type(exc).__name__}: {exc}"
+            return writer.commit()
 
     def _url_walk(self, url: str, records_key: str, paginator: Paginator | None,
                   params: Mapping[str, Any] | None, progress: bool | None) -> Any:
@@ -263,6 +361,28 @@ class Client:
         """Delete a record (private portal)."""
         spec = catalog.model(model)
         self.transport.request("DELETE", self.endpoint(spec.name, "private", id))
+
+
+def _for_model(value: Any, model: str, models: list[str], what: str, kind: type) -> Any:
+    """``include``/``filters`` of one model: a mapping keyed by model names, or the same for every model."""
+    # Filters keyed by model names hold a dict each ({"session": {...}}); a field may share a model's name.
+    per_model = isinstance(value, Mapping) and value and (kind is list or all(
+        isinstance(v, Mapping) and isinstance(k, str) and k in catalog.all_models() for k, v in value.items()))
+    if per_model:
+        unknown = [k for k in value if catalog.model(k).name not in models]
+        if unknown:
+            raise ConfigurationError(f"{what} names {', '.join(map(repr, unknown))}, which is not among the "
+                                     f"models read: {', '.join(models)}.")
+        picked = {catalog.model(k).name: v for k, v in value.items()}
+        return picked.get(model)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    # Filter values as JSON for a manifest: lists stay lists, everything else as the API gets it.
+    if isinstance(value, (list, tuple, set)):
+        return [encode_value(v) for v in value]
+    return encode_value(value)
 
 
 def _check_portal(portal: str) -> str:

@@ -10,6 +10,8 @@
     ├── TransportError              the server could not be reached (after retries)
     ├── ResponseError               an answer that is not the JSON the API promises
     ├── PaginationError             pages that do not add up to the announced total
+    ├── SnapshotError               a snapshot that cannot be written, read or queried
+    │   └── DamagedSnapshotError    a missing file, a checksum mismatch, an unknown format
     └── APIError                    the server answered with an error status
         ├── BadRequestError (400)
         │   └── ValidationError     carries the server's per-field messages
@@ -122,6 +124,14 @@ class PaginationError(BrainstemError):
     def __init__(self, message: str, *, expected: int | None, received: int, walks: int = 1) -> None:
         self.expected, self.received, self.walks = expected, received, walks
         super().__init__(message)
+
+
+class SnapshotError(BrainstemError):
+    """A snapshot that cannot be written, read or queried (the message says why and what to do)."""
+
+
+class DamagedSnapshotError(SnapshotError):
+    """A snapshot whose files do not match its manifest: missing, altered, or of an unknown format."""
 
 
 class APIError(BrainstemError):

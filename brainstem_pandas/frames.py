@@ -43,8 +43,9 @@ import re
 import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -361,12 +362,110 @@ def _expected_types(spec: catalog.Model | None) -> dict[str, pa.DataType]:
     return out
 
 
+class CastFailed(Exception):
+    """A chunk of ``column`` does not fit the type planned from the chunks' types."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How every chunk of one column becomes the finished column's type.
+
+    Decided from the chunks' Arrow types alone (no data), so a streaming writer
+    can fix a table's schema before converting its chunks one at a time. Only a
+    cast from text (e.g. to timestamps) can still fail on the data; then
+    :meth:`fallback` turns the column into text, as an in-memory build does.
+    """
+
+    label: str
+    unify: str  # how chunks of different types meet: "keep", "float", "text" or "json"
+    kind: pa.DataType  # the type after unifying
+    declare: str  # how the unified type meets the declared one: "keep", "cast" or "text"
+    target: pa.DataType  # the finished column's type
+
+    def apply(self, array: pa.Array | None, rows: int) -> pa.Array:
+        """One chunk (None: the chunk lacks the column) in the finished type."""
+        if array is None:
+            array = pa.nulls(rows, self.kind)
+        elif self.unify == "float":
+            array = array.cast(pa.float64())
+        elif self.unify == "text":
+            array = _to_text(array)
+        elif self.unify == "json":
+            array = _json_text(array)
+        if pa.types.is_null(array.type) and not pa.types.is_null(self.kind):
+            array = array.cast(self.kind)
+        if self.declare == "text":
+            return _to_text(array)
+        if self.declare == "cast" and array.type != self.target:
+            try:
+                return array.cast(self.target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise CastFailed(self.label) from None
+        return array
+
+    def fallback(self) -> "Plan":
+        """The same plan, but the column kept as text (with a warning)."""
+        _warn(self.label, f"values do not all fit {self.target}")
+        return Plan(self.label, self.unify, self.kind, "text", pa.string())
+
+
+def plan_column(kinds: Iterable[pa.DataType], dtype: Any, label: str) -> Plan:
+    """The :class:`Plan` for a column whose chunks have ``kinds``, declared as ``dtype`` (None: infer).
+
+    Numbers of different widths meet as floats; lists of different item types as
+    JSON text; anything else that differs as text, with a warning.
+    """
+    present = {k for k in kinds if not pa.types.is_null(k)}
+    unify = "keep"
+    if len(present) > 1:
+        if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in present):
+            unify, present = "float", {pa.float64()}
+        elif all(pa.types.is_list(t) for t in present):
+            unify, present = "json", {pa.string()}
+        else:
+            _warn(label, f"values of different types across pages ({', '.join(sorted(map(str, present)))})")
+            unify, present = "text", {pa.string()}
+    kind = next(iter(present)) if present else _arrow_type(dtype)
+    declare, target = _declaration(kind, dtype, label)
+    return Plan(label, unify, kind, declare, target)
+
+
+def _declaration(kind: pa.DataType, dtype: Any, label: str) -> tuple[str, pa.DataType]:
+    """How a column of Arrow type ``kind`` meets its declared ``dtype``: keep, cast, or text (warned)."""
+    if dtype is None or dtype is object:
+        return "keep", kind
+    if dtype == STRING_LIST:
+        if pa.types.is_null(kind) or (pa.types.is_list(kind) and (
+                pa.types.is_null(kind.value_type) or pa.types.is_string(kind.value_type))):
+            return "cast", pa.list_(pa.string())
+        _warn(label, "values are not all lists of strings")
+        return "text", pa.string()
+    target = _arrow_type(dtype)
+    if kind == target:
+        return "keep", target
+    if pa.types.is_null(kind) or any(check(kind) for check in CASTABLE[dtype]):
+        return "cast", target
+    _warn(label, f"values do not all fit {dtype}")
+    return "text", pa.string()
+
+
 class _Chunks:
-    """Columns of one table as Arrow chunks, padded with nulls where a chunk lacks one."""
+    """Columns of one table as Arrow chunks, padded with nulls where a chunk lacks one.
+
+    With :meth:`spill`, finished chunks move to Arrow IPC files in a folder, so a
+    streaming consumer (the snapshot writer) keeps only their types in memory.
+    """
 
     def __init__(self) -> None:
         self.lengths: list[int] = []
-        self.cols: dict[str, dict[int, pa.Array]] = {}
+        self.types: dict[str, dict[int, pa.DataType]] = {}  # column -> chunk -> type, in first-seen order
+        self.cols: dict[str, dict[int, pa.Array]] = {}  # chunks still in memory
+        self.files: dict[int, Path] = {}  # spilled chunks
+        self.folder: Path | None = None
 
     def __len__(self) -> int:
         return sum(self.lengths)
@@ -376,34 +475,68 @@ class _Chunks:
         return len(self.lengths) - 1
 
     def put(self, chunk: int, name: str, array: pa.Array) -> None:
+        self.types.setdefault(name, {})[chunk] = array.type
         self.cols.setdefault(name, {})[chunk] = array
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in the order they first appeared."""
+        return list(self.types)
+
+    def spill(self) -> None:
+        """Move every chunk still in memory to its own IPC file in :attr:`folder`."""
+        if self.folder is None:
+            return
+        waiting = sorted({i for parts in self.cols.values() for i in parts})
+        for i in waiting:
+            names = [n for n, parts in self.cols.items() if i in parts]
+            batch = pa.RecordBatch.from_arrays([self.cols[n].pop(i) for n in names], names=names)
+            path = self.folder / f"{i:06d}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            self.files[i] = path
+
+    def load(self, chunk: int) -> dict[str, pa.Array]:
+        """Every column of one chunk (read back from its file if spilled)."""
+        out = {name: parts[chunk] for name, parts in self.cols.items() if chunk in parts}
+        if chunk in self.files:
+            with pa.OSFile(str(self.files[chunk]), "rb") as source:
+                batch = pa.ipc.open_file(source).get_batch(0)
+            out.update(zip(batch.schema.names, batch.columns))
+        return out
+
+    def rollback(self, chunks: int) -> None:
+        """Forget every chunk from number ``chunks`` on."""
+        del self.lengths[chunks:]
+        for store in (self.types, self.cols):
+            for name in list(store):
+                for i in [i for i in store[name] if i >= chunks]:
+                    del store[name][i]
+                if not store[name] and store is self.types:
+                    del store[name]
+        for i in [i for i in self.files if i >= chunks]:
+            self.files.pop(i).unlink(missing_ok=True)
+        self.cols = {n: parts for n, parts in self.cols.items() if parts}
+
+    def plan(self, name: str, dtype: Any, label: str) -> Plan:
+        """How the chunks of ``name`` become one column declared as ``dtype``."""
+        return plan_column(self.types.get(name, {}).values(), dtype, label)
 
     def column(self, name: str, dtype: Any, label: str) -> pa.ChunkedArray:
         """One column, chunks unified, cast to the declared ``dtype`` (None: infer)."""
-        parts = self.cols.get(name, {})
-        present = [a for a in parts.values() if not pa.types.is_null(a.type)]
-        kinds = {a.type for a in present}
-        if len(kinds) > 1:
-            if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in kinds):
-                target = pa.float64()
-            elif all(pa.types.is_list(t) for t in kinds):
-                target = None
-            else:
-                _warn(label, f"values of different types across pages ({', '.join(sorted(map(str, kinds)))})")
-                target = pa.string()
-            if target is not None:
-                parts = {i: (a.cast(target) if target != pa.string() else _to_text(a)) for i, a in parts.items()}
-                kinds = {target}
-        kind = next(iter(kinds)) if len(kinds) == 1 else None
-        if not present:  # no values at all: the declared type, or text
-            kind = _arrow_type(dtype)
-        elif kind is None:  # lists of differing item types
-            parts = {i: _json_text(a) for i, a in parts.items()}
-            kind = pa.string()
-        chunks = [parts[i] if i in parts else pa.nulls(n, kind) for i, n in enumerate(self.lengths)]
-        chunks = [c.cast(kind) if pa.types.is_null(c.type) else c for c in chunks]
-        array = pa.chunked_array(chunks, type=kind) if chunks else pa.chunked_array([], type=kind)
-        return _declare(array, dtype, label)
+        plan = self.plan(name, dtype, label)
+        parts = self.cols.get(name, {}) if not self.files else None
+
+        def chunks(plan: Plan) -> list[pa.Array]:
+            if parts is not None:
+                return [plan.apply(parts.get(i), n) for i, n in enumerate(self.lengths)]
+            return [plan.apply(self.load(i).get(name), n) for i, n in enumerate(self.lengths)]
+        try:
+            arrays = chunks(plan)
+        except CastFailed:
+            plan = plan.fallback()
+            arrays = chunks(plan)
+        return pa.chunked_array(arrays, type=plan.target)
 
 
 def _arrow_type(dtype: Any) -> pa.DataType:
@@ -412,31 +545,6 @@ def _arrow_type(dtype: Any) -> pa.DataType:
     if dtype == DATE:
         return DATE.pyarrow_dtype
     return ARROW_TYPES.get(dtype, pa.string()) if dtype is not None else pa.string()
-
-
-def _declare(array: pa.ChunkedArray, dtype: Any, label: str) -> pa.ChunkedArray:
-    """Cast to the declared dtype when the source type fits it; else text with a warning."""
-    if dtype is None or dtype is object:
-        return array
-    if dtype == STRING_LIST:
-        kind = array.type
-        if pa.types.is_null(kind) or (pa.types.is_list(kind) and (
-                pa.types.is_null(kind.value_type) or pa.types.is_string(kind.value_type))):
-            return array.cast(pa.list_(pa.string()))
-        _warn(label, "values are not all lists of strings")
-        return pa.chunked_array([_to_text(c) for c in array.chunks], type=pa.string())
-    target = _arrow_type(dtype)
-    if array.type == target:
-        return array
-    if pa.types.is_null(array.type):
-        return array.cast(target)
-    if any(check(array.type) for check in CASTABLE[dtype]):
-        try:
-            return array.cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-    _warn(label, f"values do not all fit {dtype}")
-    return pa.chunked_array([_to_text(c) for c in array.chunks], type=pa.string())
 
 
 def _positions(parents: np.ndarray) -> np.ndarray:
@@ -451,21 +559,23 @@ def _positions(parents: np.ndarray) -> np.ndarray:
     return index - np.maximum.accumulate(np.where(new, index, 0))
 
 
-@dataclass
 class _Edge:
     """Rows of one link table as Arrow chunks: parent id, child id, position."""
 
-    parent_col: str
-    child_col: str
-    parents: list = field(default_factory=list)
-    children: list = field(default_factory=list)
-    positions: list = field(default_factory=list)
+    def __init__(self, parent_col: str, child_col: str) -> None:
+        self.parent_col, self.child_col = parent_col, child_col
+        self.data = _Chunks()
+
+    def _put(self, parents: pa.Array, children: pa.Array, positions: pa.Array) -> None:
+        chunk = self.data.chunk(len(positions))
+        self.data.put(chunk, self.parent_col, parents)
+        self.data.put(chunk, self.child_col, children)
+        self.data.put(chunk, "position", positions)
 
     def add_lists(self, ids: pa.Array, lists: pa.Array) -> None:
         idx = pc.list_parent_indices(lists)
-        self.parents.append(pc.take(ids, idx))
-        self.children.append(pc.list_flatten(lists))
-        self.positions.append(pa.array(_positions(idx.to_numpy(zero_copy_only=False)), type=pa.int64()))
+        self._put(pc.take(ids, idx), pc.list_flatten(lists),
+                  pa.array(_positions(idx.to_numpy(zero_copy_only=False)), type=pa.int64()))
 
     def add_python(self, parent_ids: list, items: list[list]) -> None:
         parents, children, positions = [], [], []
@@ -473,9 +583,7 @@ class _Edge:
             parents.extend([pid] * len(values))
             children.extend(values)
             positions.extend(range(len(values)))
-        self.parents.append(pa.array(parents))
-        self.children.append(pa.array(children))
-        self.positions.append(pa.array(positions, type=pa.int64()))
+        self._put(pa.array(parents), pa.array(children), pa.array(positions, type=pa.int64()))
 
 
 def _flatten_struct(prefix: str, array: pa.Array) -> Iterator[tuple[str, pa.Array]]:
@@ -578,18 +686,20 @@ class _Table:
         elif not pa.types.is_null(kind) or name not in self.fields:
             self.data.put(chunk, name, array)
 
-    def frame(self) -> pd.DataFrame:
-        declared = linked_schema(self.spec) if self.spec else {}
-        columns: dict[str, pa.ChunkedArray] = {}
-        for name, dtype in declared.items():
-            columns[name] = self.data.column(name, dtype, f"{self.name}.{name}")
-        for name in self.data.cols:
-            if name not in declared and name != "id":
-                columns[name] = self.data.column(name, None, f"{self.name}.{name}")
-        id_type = id_dtype(self.name) if self.spec else None
-        index = self.data.column("id", id_type, f"{self.name}.id")
-        self.data = _Chunks()
-        return _to_pandas(columns, index)
+    def layout(self) -> "Layout":
+        columns: dict[str, Any] = {"id": id_dtype(self.name) if self.spec else None}
+        columns.update(linked_schema(self.spec) if self.spec else {})
+        columns.update({name: None for name in self.data.names if name not in columns})
+        return Layout(self.name, "table", self.data, columns)
+
+    def rollback(self, chunks: int) -> None:
+        """Forget the records of every chunk from number ``chunks`` on (and any waiting)."""
+        self.pending = []
+        self.data.rollback(chunks)
+        self.seen = set()
+        for i in range(len(self.data.lengths)):
+            ids = self.data.load(i).get("id")
+            self.seen.update(ids.to_pylist() if ids is not None else ())
 
 
 def _all_uuids(array: pa.Array) -> bool:
@@ -675,15 +785,73 @@ class _Child:
         else:
             self.data.put(chunk, "value", _json_text(flat) if pa.types.is_nested(flat.type) else flat)
 
-    def frame(self, model: str, label: str) -> pd.DataFrame:
-        parent_type = id_dtype(model) if model in catalog.all_models() else None
-        columns = {self.parent_col: self.data.column(self.parent_col, parent_type, f"{label}.{self.parent_col}"),
-                   "position": self.data.column("position", "Int64", f"{label}.position")}
-        for name in self.data.cols:
-            if name not in columns:
-                columns[name] = self.data.column(name, None, f"{label}.{name}")
-        frame = _to_pandas(columns, pa.chunked_array([pa.array(np.arange(len(self.data)))]))
-        return frame.reset_index(drop=True)
+    def layout(self, name: str) -> "Layout":
+        model = name.partition(".")[0]
+        columns: dict[str, Any] = {self.parent_col: id_dtype(model) if model in catalog.all_models() else None,
+                                   "position": "Int64"}
+        columns.update({col: None for col in self.data.names if col not in columns})
+        return Layout(name, "child", self.data, columns)
+
+
+@dataclass
+class Layout:
+    """One finished table before conversion: its chunks and its columns' declared dtypes.
+
+    ``kind`` is ``"table"`` (a model table; its ``id`` column becomes the index),
+    ``"link"`` or ``"child"``. :meth:`frame` builds the DataFrame in memory;
+    :meth:`plans` and :meth:`batches` let a writer stream it chunk by chunk in
+    exactly the types :meth:`frame` would give.
+    """
+
+    name: str
+    kind: str
+    data: "_Chunks"
+    columns: dict[str, Any]  # column -> declared dtype (None: inferred), in order
+
+    @classmethod
+    def of_frame(cls, name: str, kind: str, frame: pd.DataFrame) -> "Layout":
+        """The layout of a finished DataFrame (model tables with ``id`` as a column), types kept."""
+        data = _Chunks()
+        chunk = data.chunk(len(frame))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        for column, array in zip(table.column_names, table.columns):
+            data.put(chunk, column, array.combine_chunks())
+        return cls(name, kind, data, dict.fromkeys(table.column_names))
+
+    def plans(self) -> dict[str, Plan]:
+        """Each column's :class:`Plan` (type-conflict warnings are given here)."""
+        return {name: self.data.plan(name, dtype, f"{self.name}.{name}") for name, dtype in self.columns.items()}
+
+    def batches(self, plans: Mapping[str, Plan]) -> Iterator[pa.RecordBatch]:
+        """Each chunk as a record batch in the planned types; raises :class:`CastFailed`."""
+        schema = pa.schema([(name, plan.target) for name, plan in plans.items()])
+        for i, rows in enumerate(self.data.lengths):
+            parts = self.data.load(i)
+            yield pa.RecordBatch.from_arrays([plan.apply(parts.get(name), rows) for name, plan in plans.items()],
+                                             schema=schema)
+
+    def frame(self) -> pd.DataFrame:
+        """The finished DataFrame."""
+        arrays = {name: self.data.column(name, dtype, f"{self.name}.{name}") for name, dtype in self.columns.items()}
+        return arrow_frame(arrays, indexed=self.kind == "table")
+
+
+def arrow_frame(arrays: Mapping[str, pa.ChunkedArray | pa.Array], indexed: bool) -> pd.DataFrame:
+    """A DataFrame of Arrow columns, by the dtype rules above; ``indexed``: the ``id`` column is the index.
+
+    The one conversion used both for frames built in memory and for snapshots
+    read back, so both have exactly the same dtypes.
+
+    Examples
+    --------
+    >>> arrow_frame({"id": pa.array(["a"]), "n": pa.array([1])}, indexed=True).dtypes["n"]
+    Int64Dtype()
+    """
+    arrays = {name: a if isinstance(a, pa.ChunkedArray) else pa.chunked_array([a]) for name, a in arrays.items()}
+    if indexed:
+        index = arrays.pop("id")
+        return _to_pandas(arrays, index)
+    return pd.DataFrame({name: _series(array) for name, array in arrays.items()})
 
 
 class FrameBuilder:
@@ -691,6 +859,8 @@ class FrameBuilder:
 
     Each page's new records are converted to compact Arrow columns at once, so a
     caller may drop each page after adding it: the builder never keeps the pages.
+    With ``spill``, finished chunks go to files in that folder, so memory holds
+    only the ids seen and the batch being converted (the snapshot writer's mode).
 
     Examples
     --------
@@ -701,35 +871,46 @@ class FrameBuilder:
     """
 
     def __init__(self, primary: str, *, include: Iterable[str] | None = None,
-                 keys: Mapping[str, str] | None = None) -> None:
+                 keys: Mapping[str, str] | None = None, spill: Path | None = None) -> None:
         self.primary = primary
         self.tables: dict[str, _Table] = {}
         self.edges: dict[str, _Edge] = {}
         self.childs: dict[str, _Child] = {}
         self.relations: dict[str, Relation] = {}
+        self.spill = spill
+        self._folders = 0
         self._keys = dict(keys or {})
         for m in catalog.all_models().values():
             self._keys.setdefault(m.list_key, m.name)
             self._keys.setdefault(m.detail_key, m.name)
-        self.table(primary)
-        # Tables of every included model exist even when no record arrives, so the
-        # layout of a result does not depend on whether it is empty, sideloaded or nested.
-        for path in include or ():
-            self._declare(path)
+        self.declare(primary, include)
 
-    def _declare(self, path: str) -> None:
-        spec = catalog.all_models().get(self.primary)
-        for name in path.removesuffix(".*").rstrip(".").split("."):
-            if spec is None or name not in spec.field_names:
-                return
-            target = spec.field(name).related_model
-            spec = catalog.all_models().get(target or "")
-            if spec is not None:
-                self.table(spec.name)
+    def declare(self, model: str, include: Iterable[str] | None = None) -> None:
+        """Create ``model``'s table and those of its ``include`` paths, even if no record arrives.
+
+        So the layout of a result does not depend on whether it is empty,
+        sideloaded or nested.
+        """
+        self.table(model)
+        for path in include or ():
+            spec = catalog.all_models().get(model)
+            for name in path.removesuffix(".*").rstrip(".").split("."):
+                if spec is None or name not in spec.field_names:
+                    break
+                spec = catalog.all_models().get(spec.field(name).related_model or "")
+                if spec is not None:
+                    self.table(spec.name)
+
+    def _place(self, data: _Chunks) -> None:
+        if self.spill is not None:
+            self._folders += 1
+            data.folder = self.spill / f"{self._folders:05d}"
+            data.folder.mkdir(parents=True)
 
     def table(self, name: str) -> _Table:
         if name not in self.tables:
-            self.tables[name] = _Table(name, self)
+            self.tables[name] = table = _Table(name, self)
+            self._place(table.data)
             spec = catalog.all_models().get(name)
             for f in spec.relations if spec else ():
                 if f.many:
@@ -742,6 +923,7 @@ class FrameBuilder:
             parent_col = f"{model}_id"
             child_col = f"{target}_id" if target and target != model else f"{field_name}_id"
             self.edges[key] = _Edge(parent_col, child_col)
+            self._place(self.edges[key].data)
             self.relations[key] = Relation(model, field_name, target or field_name, "many", key,
                                            parent_col, child_col)
         return self.edges[key]
@@ -750,6 +932,7 @@ class FrameBuilder:
         key = f"{model}.{field_name}"
         if key not in self.childs:
             self.childs[key] = _Child(f"{model}_id")
+            self._place(self.childs[key].data)
         return self.childs[key]
 
     def model_for_key(self, key: str) -> str:
@@ -759,48 +942,86 @@ class FrameBuilder:
     def add_records(self, model: str, records: Iterable[dict]) -> None:
         """Add records of ``model`` (nested related records are extracted)."""
         self.table(model).add(records)
+        if self.spill is not None:
+            self._spill()
 
-    def add_page(self, page: Any) -> None:
-        """Add one :class:`~brainstem_pandas.pagination.Page`: its records and related records."""
-        self.add_records(self.primary, page.records)
+    def add_page(self, page: Any, model: str | None = None) -> None:
+        """Add one :class:`~brainstem_pandas.pagination.Page` of ``model`` (default: the primary model)."""
+        self.add_records(model or self.primary, page.records)
         for key, records in page.related.items():
             self.add_records(self.model_for_key(key), records)
 
-    def _link_frame(self, name: str, edge: _Edge) -> pd.DataFrame:
-        rel = self.relations[name]
-        def part(arrays: list, model: str | None, col: str, dtype: Any = None) -> pa.ChunkedArray:
-            chunks = _Chunks()
-            for array in arrays:
-                chunks.put(chunks.chunk(len(array)), col, array)
-            if dtype is None:
-                dtype = id_dtype(model) if model in catalog.all_models() else None
-            return chunks.column(col, dtype, f"{name}.{col}")
-        columns = {edge.parent_col: part(edge.parents, rel.model, edge.parent_col),
-                   edge.child_col: part(edge.children, rel.target, edge.child_col),
-                   "position": part(edge.positions, None, "position", "Int64")}
-        size = sum(map(len, edge.positions))
-        return _to_pandas(columns, pa.chunked_array([pa.array(np.arange(size))])).reset_index(drop=True)
+    def _chunks(self) -> list[_Chunks]:
+        return [holder.data for store in (self.tables, self.edges, self.childs) for holder in store.values()]
+
+    def _spill(self) -> None:
+        for data in self._chunks():
+            data.spill()
+
+    def flush(self) -> None:
+        """Convert every record still waiting in a batch."""
+        with _quiet_gc():
+            while any(t.pending for t in self.tables.values()):  # flushing may add nested records elsewhere
+                for table in list(self.tables.values()):
+                    table.flush()
+        if self.spill is not None:
+            self._spill()
+
+    # -- re-walks -------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, dict[str, int]]:
+        """A mark to :meth:`rollback` to: every record added so far is converted and kept."""
+        self.flush()
+        return {kind: {name: len(holder.data.lengths) for name, holder in store.items()}
+                for kind, store in (("tables", self.tables), ("edges", self.edges), ("childs", self.childs))}
+
+    def rollback(self, mark: Mapping[str, Mapping[str, int]]) -> None:
+        """Forget everything added since ``mark`` (a walk that must be done again)."""
+        for kind, store in (("tables", self.tables), ("edges", self.edges), ("childs", self.childs)):
+            for name in list(store):
+                if name not in mark[kind]:
+                    store.pop(name).data.rollback(0)
+                    if kind == "edges":
+                        del self.relations[name]
+                elif kind == "tables":
+                    store[name].rollback(mark[kind][name])
+                else:
+                    store[name].data.rollback(mark[kind][name])
+
+    # -- finishing --------------------------------------------------------------------
+    def relation_map(self) -> dict[str, Relation]:
+        """Every relation between the tables: link tables first, then to-one id columns."""
+        relations = dict(self.relations)
+        for name, table in self.tables.items():
+            for f in (table.spec.relations if table.spec else []):
+                if not f.many:
+                    relations.setdefault(f"{name}.{f.name}", Relation(name, f.name, f.related_model or "", "one"))
+        return relations
+
+    def layouts(self) -> Iterator[Layout]:
+        """Every table's :class:`Layout`: model tables, then link tables, then child tables.
+
+        Each is released from the builder once the caller moves on to the next.
+        """
+        self.flush()
+        for name in list(self.tables):
+            yield self.tables.pop(name).layout()
+        for name in list(self.edges):
+            edge, rel = self.edges.pop(name), self.relations[name]
+            columns = {edge.parent_col: id_dtype(rel.model) if rel.model in catalog.all_models() else None,
+                       edge.child_col: id_dtype(rel.target) if rel.target in catalog.all_models() else None,
+                       "position": "Int64"}
+            yield Layout(name, "link", edge.data, columns)
+        for name in list(self.childs):
+            yield self.childs.pop(name).layout(name)
 
     def finish(self) -> "LinkedFrames":
         """Build the typed frames (the builder's chunks are released as they are used)."""
+        relations = self.relation_map()
+        out: dict[str, dict[str, pd.DataFrame]] = {"table": {}, "link": {}, "child": {}}
         with _quiet_gc():
-            return self._finish()
-
-    def _finish(self) -> "LinkedFrames":
-        while any(t.pending for t in self.tables.values()):  # flushing may add nested records elsewhere
-            for table in list(self.tables.values()):
-                table.flush()
-        tables = {name: self.tables.pop(name).frame() for name in list(self.tables)}
-        links = {name: self._link_frame(name, edge) for name, edge in self.edges.items()}
-        children = {name: child.frame(name.partition(".")[0], name) for name, child in self.childs.items()}
-        self.edges, self.childs = {}, {}
-        relations = dict(self.relations)
-        for name, frame in tables.items():
-            spec = catalog.all_models().get(name)
-            for f in (spec.relations if spec else []):
-                if not f.many and f.name in frame.columns:
-                    relations.setdefault(f"{name}.{f.name}", Relation(name, f.name, f.related_model or "", "one"))
-        return LinkedFrames(self.primary, tables, links, children, relations)
+            for layout in self.layouts():
+                out[layout.kind][layout.name] = layout.frame()
+        return LinkedFrames(self.primary, out["table"], out["link"], out["child"], relations)
 
 
 class LinkedFrames(Mapping):
@@ -817,9 +1038,12 @@ class LinkedFrames(Mapping):
     """
 
     def __init__(self, primary: str, tables: dict[str, pd.DataFrame], links: dict[str, pd.DataFrame],
-                 children: dict[str, pd.DataFrame], relations: dict[str, Relation]) -> None:
+                 children: dict[str, pd.DataFrame], relations: dict[str, Relation], *,
+                 manifest: dict[str, Any] | None = None) -> None:
         self.primary = primary
         self.tables, self.links, self.children, self.relations = tables, links, children, relations
+        #: The snapshot manifest these frames were read from (None for frames read from a server).
+        self.manifest = manifest
 
     # -- mapping ----------------------------------------------------------------------
     def __getitem__(self, name: str) -> pd.DataFrame:
