@@ -35,6 +35,7 @@ from brainstem_pandas.pagination import (  # noqa: E402
     Page,
     PageNumberPaginator,
 )
+from brainstem_pandas.snapshot import diff_snapshots, read_snapshot, read_table  # noqa: E402
 from brainstem_pandas.transport import RetryPolicy  # noqa: E402
 
 __all__ = [
@@ -64,7 +65,10 @@ __all__ = [
     "ValidationError",
     "__version__",
     "connect",
+    "diff_snapshots",
     "login",
     "logout",
     "models",
+    "read_snapshot",
+    "read_table",
 ]

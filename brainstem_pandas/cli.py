@@ -1,16 +1,29 @@
 """The ``brainstem-pandas`` command.
 
-``brainstem-pandas sandbox``  serve a local BrainSTEM-compatible sandbox
-``brainstem-pandas demo``     start a sandbox, read every session, print a summary
+``brainstem-pandas sandbox``          serve a local BrainSTEM-compatible sandbox
+``brainstem-pandas demo``             start a sandbox, snapshot everything, print a summary
+``brainstem-pandas snapshot OUT``     write every readable model (or ``--models``) as a Parquet snapshot
+``brainstem-pandas diff A B``         what changed between two snapshots
+``brainstem-pandas read MODEL``       one model (filtered) as CSV, JSON or Parquet
+
+``snapshot`` and ``read`` connect like :func:`brainstem_pandas.connect`: ``--url``
+or ``BRAINSTEM_URL``, a token from ``BRAINSTEM_TOKEN`` or the token cache file
+(never from the command line, where other users could see it in the process
+list); ``read --snapshot PATH`` answers from a snapshot, offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import time
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
+
+from brainstem_pandas.errors import BrainstemError, ConfigurationError
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +44,184 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="start a sandbox, read its sessions and print a summary")
+    p = sub.add_parser("demo", help="start a sandbox, snapshot every readable model, print a summary")
     p.add_argument("--sessions", type=int, default=2000, help="number of seeded sessions")
+    p.add_argument("--out", default="snapshots/sandbox", help="snapshot folder")
+
+
+def _connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default=None, help="server root (default: BRAINSTEM_URL or https://www.brainstem.org)")
+    p.add_argument("--portal", default="private", choices=["private", "public"],
+                   help="private (your data; needs a token) or public (anonymous)")
+    p.add_argument("--workers", type=int, default=8, help="concurrent page requests")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _snapshot_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("snapshot", help="write every readable model (or --models) as a Parquet snapshot folder")
+    p.add_argument("out", help="snapshot folder (created; a previous snapshot there is replaced atomically)")
+    p.add_argument("--models", nargs="+", default=None, help="models to snapshot (default: every readable one)")
+    p.add_argument("--include", nargs="+", default=None, help="relations to include with each model")
+    _connection(p)
+
+
+def _diff_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("diff", help="what changed between two snapshots")
+    p.add_argument("a", help="the older snapshot folder")
+    p.add_argument("b", help="the newer snapshot folder")
+    p.add_argument("--json", action="store_true", help="print every id as JSON instead of a summary")
+
+
+def _read_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("read", help="one model as CSV, JSON or Parquet (with --include: one file per table)")
+    p.add_argument("model", help="model name, e.g. session")
+    p.add_argument("--filter", action="append", default=[], metavar="FIELD.OP=VALUE",
+                   help="repeatable, e.g. name.icontains=rat or date_time.gte=2024-01-01; "
+                        "lists for .in are comma-separated")
+    p.add_argument("--sort", nargs="+", default=None, help="fields, -field for descending")
+    p.add_argument("--include", nargs="+", default=None, help="relations to read along (needs --out FOLDER)")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
+    p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
+    p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
+    _connection(p)
+
+
+def parse_filters(items: Sequence[str]) -> dict[str, Any]:
+    """``["name.icontains=rat", "id.in=a,b"]`` -> ``{"name.icontains": "rat", "id.in": ["a", "b"]}``.
+
+    Examples
+    --------
+    >>> parse_filters(["is_public=true", "id.in=a,b", "description.isnull=false"])
+    {'is_public': 'true', 'id.in': ['a', 'b'], 'description.isnull': False}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"--filter {item!r}: write FIELD.OP=VALUE, e.g. name.icontains=rat.")
+        operator = key.rpartition(".")[2]
+        if operator == "in":
+            out[key] = [v for v in value.split(",") if v]
+        elif operator == "isnull":
+            if value.lower() not in ("true", "false"):
+                raise ConfigurationError(f"--filter {item!r}: isnull takes true or false.")
+            out[key] = value.lower() == "true"
+        else:
+            out[key] = value
+    return out
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import brainstem_pandas as bsp
+
+    if getattr(args, "snapshot", None):
+        return bsp.connect(snapshot=args.snapshot, progress=not args.quiet)
+    return bsp.connect(args.url, portal=args.portal, workers=args.workers, progress=not args.quiet)
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    """Write a snapshot and print a table of what it holds."""
+    client = _client(args)
+    manifest = client.snapshot(args.out, models=args.models, include=args.include)
+    print(summary(manifest, args.out))
+    return 0
+
+
+def summary(manifest: dict[str, Any], path: str) -> str:
+    """A snapshot's tables as a small text table (rows, columns, size) with a heading."""
+    import pandas as pd
+
+    rows = [{"table": name, "kind": t["kind"], "rows": t["rows"], "columns": len(t["columns"]),
+             "KiB": round(t["bytes"] / 1024, 1)} for name, t in manifest["tables"].items()]
+    table = pd.DataFrame(rows).set_index("table")
+    shown = table[table["rows"] > 0]
+    lines = [f"Snapshot {path}: {len(table)} tables, {int(table['rows'].sum()):,} rows, "
+             f"{table['KiB'].sum() / 1024:.1f} MiB, from {manifest['server']} ({manifest['portal']} portal)",
+             f"{manifest['started']} -> {manifest['finished']}", ""]
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        lines.append(shown.to_string())
+    empty = sorted(set(table.index) - set(shown.index))
+    if empty:
+        lines.append(f"\n{len(empty)} empty tables: {', '.join(empty)}")
+    if manifest.get("skipped"):
+        lines.append("skipped (not readable): " + ", ".join(manifest["skipped"]))
+    return "\n".join(lines)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two snapshots."""
+    from brainstem_pandas.snapshot import diff_snapshots
+
+    diff = diff_snapshots(args.a, args.b)
+    if args.json:
+        print(json.dumps(diff, indent=2))
+        return 0
+    if not diff:
+        print("No differences.")
+        return 0
+    for model, change in diff.items():
+        print(f"{model}: {len(change['added'])} added, {len(change['removed'])} removed, "
+              f"{len(change['changed'])} changed")
+        for rid, columns in list(change["changed"].items())[:10]:
+            print(f"  {rid}: {', '.join(columns)}")
+        if len(change["changed"]) > 10:
+            print(f"  ... and {len(change['changed']) - 10} more (--json for all)")
+    return 0
+
+
+def run_read(args: argparse.Namespace) -> int:
+    """Read one model and write it as CSV, JSON or Parquet."""
+    filters = parse_filters(args.filter)
+    if args.include and not args.out:
+        raise ConfigurationError("--include writes one file per table: give --out FOLDER.")
+    if args.format == "parquet" and not args.out:
+        raise ConfigurationError("Parquet is binary: give --out FILE.")
+    client = _client(args)
+    if args.include:
+        lf = client.read_linked(args.model, include=args.include, filters=filters, sort=args.sort)
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in lf.to_dict().items():
+            _write(frame, args.format, folder / f"{name}.{args.format}")
+        print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
+        return 0
+    frame = client.read(args.model, filters=filters, sort=args.sort)
+    _write(frame, args.format, Path(args.out) if args.out else None)
+    if args.out:
+        print(f"Wrote {len(frame):,} {args.model} records to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write(frame: Any, fmt: str, path: Path | None) -> None:
+    # Written next to the target and renamed, so a failure never leaves half a file.
+    text = ""
+    if fmt == "csv":
+        text = frame.to_csv()
+    elif fmt == "json":
+        flat = frame.reset_index() if frame.index.name == "id" else frame
+        text = flat.to_json(orient="records", date_format="iso", indent=1) + "\n"
+    if path is None:
+        sys.stdout.write(text)
+        return
+    tmp = path.with_name(f".{path.name}.partial")
+    if fmt == "parquet":
+        _parquet_ready(frame).to_parquet(tmp)
+    else:
+        tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _parquet_ready(frame: Any) -> Any:
+    """``frame`` with object columns Parquet cannot type (mixed JSON objects) as JSON text."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for name in [c for c in out.columns if out[c].dtype == "object"]:
+        try:
+            pa.array(out[name].tolist())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            out[name] = [None if v is None else json.dumps(v, sort_keys=True, default=str) for v in out[name]]
+    return out
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -68,10 +257,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Start a sandbox, read every session the demo user may see, print a summary."""
+    """Start a sandbox, snapshot every model the demo user may read, print a summary."""
     from brainstem_pandas.demo import demo
 
-    return demo(sessions=args.sessions)
+    return demo(sessions=args.sessions, out=args.out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,9 +270,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_parser(sub)
     _demo_parser(sub)
+    _snapshot_parser(sub)
+    _diff_parser(sub)
+    _read_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"sandbox": run_sandbox, "demo": run_demo}
-    return handlers[args.command](args)
+    handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff,
+                "read": run_read}
+    try:
+        return handlers[args.command](args)
+    except BrainstemError as exc:
+        print(f"brainstem-pandas {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

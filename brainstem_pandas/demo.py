@@ -1,29 +1,39 @@
-"""The main job on the embedded default: a sandbox, every session, a summary.
+"""The main job on the embedded default: a sandbox, a full snapshot, a summary.
 
 ``brainstem-pandas demo`` starts a local sandbox (no credentials, no network),
-reads every session the demo user may see and prints a short summary table.
+snapshots every model the demo user may read into a Parquet folder, prints a
+table of what the snapshot holds, then reads the snapshot back offline and
+prints sessions per project.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pandas as pd
 
 import brainstem_pandas as bsp
+from brainstem_pandas.frames import LinkedFrames
 
 
-def summarize(sessions: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
-    """Sessions per project: count, first and last date."""
-    per = sessions.assign(when=pd.to_datetime(sessions["date_time"], utc=True)).explode("projects")
-    table = per.groupby("projects").agg(sessions=("name", "size"), first=("when", "min"), last=("when", "max"))
-    table.index = projects.reindex(table.index)["name"].fillna("(not visible)")
+def sessions_per_project(lf: LinkedFrames) -> pd.DataFrame:
+    """Sessions per project (through the ``session.projects`` link table): count, first and last date.
+
+    Examples
+    --------
+    >>> sessions_per_project(bsp.read_snapshot("snapshots/sandbox"))  # doctest: +SKIP
+    """
+    pairs = lf.merge("session", "projects")
+    table = pairs.groupby("projects.name").agg(sessions=("session_id", "size"),
+                                               first=("date_time", "min"), last=("date_time", "max"))
     table.index.name = "project"
     return table.sort_values("sessions", ascending=False)
 
 
-def demo(sessions: int = 2000) -> int:
+def demo(sessions: int = 2000, out: str | Path = "snapshots/sandbox") -> int:
     """Run the demo; return the process exit code."""
+    from brainstem_pandas.cli import summary
     from brainstem_pandas.sandbox import Sandbox
 
     print(f"Starting a local BrainSTEM sandbox with {sessions} sessions (first start builds its data)...")
@@ -31,10 +41,12 @@ def demo(sessions: int = 2000) -> int:
         print(f"Sandbox at {sb.url}, signed in as {sb.email}")
         client = bsp.connect(sb.url, token=sb.token)
         start = time.perf_counter()
-        frame = client.read("session")
-        projects = client.read("project")
+        manifest = client.snapshot(out)
         elapsed = time.perf_counter() - start
-    print(f"\nRead {len(frame)} sessions and {len(projects)} projects in {elapsed:.1f} s.\n")
+    print(f"\nSnapshot of every readable model written in {elapsed:.1f} s.\n")
+    print(summary(manifest, str(out)))
+    lf = bsp.read_snapshot(out)  # the server is gone: from here on, offline
+    print(f"\nRead back offline: {len(lf['session'])} sessions, {len(lf['project'])} projects.\n")
     with pd.option_context("display.width", 120, "display.max_rows", 40):
-        print(summarize(frame, projects).to_string())
+        print(sessions_per_project(lf).to_string())
     return 0
