@@ -8,7 +8,7 @@
 __version__ = "0.1.0"
 
 from brainstem_pandas.catalog import models  # noqa: E402
-from brainstem_pandas.client import Client, connect, login, logout  # noqa: E402
+from brainstem_pandas.client import Client, SnapshotClient, connect, login, logout  # noqa: E402
 from brainstem_pandas.errors import (  # noqa: E402
     APIError,
     AuthenticationError,
@@ -58,6 +58,7 @@ __all__ = [
     "ResponseError",
     "RetryPolicy",
     "ServerError",
+    "SnapshotClient",
     "SnapshotError",
     "TransportError",
     "UnauthorizedError",

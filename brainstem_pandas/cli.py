@@ -61,7 +61,8 @@ def _snapshot_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="write every readable model (or --models) as a Parquet snapshot folder")
     p.add_argument("out", help="snapshot folder (created; a previous snapshot there is replaced atomically)")
     p.add_argument("--models", nargs="+", default=None, help="models to snapshot (default: every readable one)")
-    p.add_argument("--include", nargs="+", default=None, help="relations to include with each model")
+    p.add_argument("--include", nargs="+", default=None, metavar="[MODEL:]RELATION",
+                   help="relations to include: with every model, or MODEL:RELATION for one, e.g. session:projects")
     _connection(p)
 
 
@@ -78,7 +79,8 @@ def _read_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", action="append", default=[], metavar="FIELD.OP=VALUE",
                    help="repeatable, e.g. name.icontains=rat or date_time.gte=2024-01-01; "
                         "lists for .in are comma-separated")
-    p.add_argument("--sort", nargs="+", default=None, help="fields, -field for descending")
+    p.add_argument("--sort", default=None, metavar="FIELD,...",
+                   help="comma-separated fields, - for descending: --sort=-date_time,name")
     p.add_argument("--include", nargs="+", default=None, help="relations to read along (needs --out FOLDER)")
     p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
@@ -111,6 +113,28 @@ def parse_filters(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def parse_include(items: Sequence[str] | None) -> Any:
+    """``["projects"]`` stays a list for every model; ``["session:projects"]`` becomes ``{"session": ["projects"]}``.
+
+    Examples
+    --------
+    >>> parse_include(["session:projects", "session:behaviors", "subject:strain"])
+    {'session': ['projects', 'behaviors'], 'subject': ['strain']}
+    """
+    if not items:
+        return None
+    scoped = [item for item in items if ":" in item]
+    if not scoped:
+        return list(items)
+    if len(scoped) != len(items):
+        raise ConfigurationError("--include: give every relation as MODEL:RELATION, or none of them.")
+    out: dict[str, list[str]] = {}
+    for item in items:
+        model, _, relation = item.partition(":")
+        out.setdefault(model, []).append(relation)
+    return out
+
+
 def _client(args: argparse.Namespace) -> Any:
     import brainstem_pandas as bsp
 
@@ -122,7 +146,7 @@ def _client(args: argparse.Namespace) -> Any:
 def run_snapshot(args: argparse.Namespace) -> int:
     """Write a snapshot and print a table of what it holds."""
     client = _client(args)
-    manifest = client.snapshot(args.out, models=args.models, include=args.include)
+    manifest = client.snapshot(args.out, models=args.models, include=parse_include(args.include))
     print(summary(manifest, args.out))
     return 0
 
@@ -176,16 +200,17 @@ def run_read(args: argparse.Namespace) -> int:
         raise ConfigurationError("--include writes one file per table: give --out FOLDER.")
     if args.format == "parquet" and not args.out:
         raise ConfigurationError("Parquet is binary: give --out FILE.")
+    sort = [key for key in (args.sort or "").split(",") if key]
     client = _client(args)
     if args.include:
-        lf = client.read_linked(args.model, include=args.include, filters=filters, sort=args.sort)
+        lf = client.read_linked(args.model, include=args.include, filters=filters, sort=sort)
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
         for name, frame in lf.to_dict().items():
             _write(frame, args.format, folder / f"{name}.{args.format}")
         print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
         return 0
-    frame = client.read(args.model, filters=filters, sort=args.sort)
+    frame = client.read(args.model, filters=filters, sort=sort)
     _write(frame, args.format, Path(args.out) if args.out else None)
     if args.out:
         print(f"Wrote {len(frame):,} {args.model} records to {args.out}", file=sys.stderr)

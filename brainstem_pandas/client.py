@@ -21,6 +21,7 @@ from brainstem_pandas.errors import (
     NotFoundError,
     PermissionDeniedError,
     ResponseError,
+    SnapshotError,
     ValidationError,
 )
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
@@ -363,6 +364,83 @@ class Client:
         self.transport.request("DELETE", self.endpoint(spec.name, "private", id))
 
 
+class _OfflineWalk:
+    """Pages answered from a snapshot: complete by construction, so its check always passes."""
+
+    def __init__(self, pages: Iterator[Page], url: str, params: list[tuple[str, str]]) -> None:
+        self._pages, self.url, self.params = pages, url, params
+        self.received, self.expected = 0, None
+
+    def __iter__(self) -> Iterator[Page]:
+        for page in self._pages:
+            self.received += len(page.records)
+            self.expected = page.total if self.expected is None else self.expected
+            yield page
+
+    def problem(self) -> str | None:
+        return None
+
+
+class SnapshotClient(Client):
+    """A :class:`Client` answering from a snapshot folder, offline.
+
+    ``read``, ``read_linked``, ``iter_pages``, ``get`` and ``snapshot`` work as
+    online, with the same filter, sort and include syntax applied locally and
+    the same result types; writing needs the server. Made by
+    ``connect(snapshot=path)``.
+
+    Examples
+    --------
+    >>> offline = connect(snapshot="snapshots/2026-11-21")                     # doctest: +SKIP
+    >>> offline.read("session", filters={"name.icontains": "rat"}, sort=["-date_time"])  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, *, progress: bool = False, page_size: int = MAX_PAGE_SIZE,
+                 verify: bool = True) -> None:
+        from brainstem_pandas.offline import OfflineSource
+        from brainstem_pandas.snapshot import read_snapshot
+
+        frames = read_snapshot(path, verify=verify)
+        self.path, self.manifest = Path(path), frames.manifest or {}
+        super().__init__(self.manifest.get("server") or "http://127.0.0.1", None,
+                         portal=self.manifest.get("portal") or "private", progress=progress, page_size=page_size,
+                         source=f"snapshot {path}")
+        self.offline = OfflineSource(frames, walked=list(self.manifest.get("queries") or frames.tables))
+
+    def __repr__(self) -> str:
+        return (f"<brainstem_pandas.SnapshotClient {self.path} (offline; taken from {self.url}, "
+                f"portal={self.portal}, {self.manifest.get('finished', '?')})>")
+
+    def _offline_portal(self, portal: str | None) -> None:
+        if portal is not None and _check_portal(portal) != self.portal:
+            raise SnapshotError(f"This snapshot holds the {self.portal} portal, not {portal!r}; take a snapshot "
+                                f"with portal={portal!r} to read it offline.")
+
+    def _walk(self, model: str, filters: Mapping[str, Any] | None, sort: Any, include: Any,
+              portal: str | None, progress: bool | None, workers: int | None) -> Any:
+        self._offline_portal(portal)
+        spec = catalog.model(model)
+        params = build_params(spec, filters=filters, sort=sort, include=include)
+        pages = self.offline.pages(spec.name, filters=filters, sort=sort, include=include, page_size=self.page_size)
+        return _OfflineWalk(pages, f"{self.path}#{spec.name}", params)
+
+    def readable_models(self, portal: str | None = None) -> list[str]:
+        """The models this snapshot holds in full."""
+        self._offline_portal(portal)
+        return list(self.offline.models)
+
+    def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
+        """One record from the snapshot, as the server would give it."""
+        self._offline_portal(portal)
+        return self.offline.record(catalog.model(model).name, id, include=include)
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise SnapshotError(f"{self.path} is a snapshot, read offline: it cannot be written to or asked for other "
+                            "endpoints. Connect to the server for that: bsp.connect(url).")
+
+    save = delete = read_url = read_url_linked = _read_only
+
+
 def _for_model(value: Any, model: str, models: list[str], what: str, kind: type) -> Any:
     """``include``/``filters`` of one model: a mapping keyed by model names, or the same for every model."""
     # Filters keyed by model names hold a dict each ({"session": {...}}); a field may share a model's name.
@@ -403,7 +481,8 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
             email: str | None = None, password: str | None = None, interactive: bool | None = None,
             remember: bool = True, open_browser: bool = True, workers: int = 8, progress: bool = True,
             timeout: tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-            allow_insecure_http: bool = False, token_path: str | Path | None = None) -> Client:
+            allow_insecure_http: bool = False, token_path: str | Path | None = None,
+            snapshot: str | Path | None = None) -> Client:
     """Connect to BrainSTEM (or a sandbox) and return a :class:`Client`.
 
     The token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
@@ -418,12 +497,19 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
         Server root; default ``BRAINSTEM_URL`` or https://www.brainstem.org.
     interactive : bool, optional
         Allow the browser sign-in; default: only in a terminal or notebook.
+    snapshot : str or Path, optional
+        Answer from this snapshot folder instead, offline (a :class:`SnapshotClient`).
 
     Examples
     --------
     >>> client = connect("http://127.0.0.1:8000", token="...")  # doctest: +SKIP
     >>> client = connect(portal="public")                       # doctest: +SKIP
+    >>> offline = connect(snapshot="snapshots/2026-11-21")      # doctest: +SKIP
     """
+    if snapshot is not None:
+        if url or token or email or password:
+            raise ConfigurationError("Pass either snapshot= (offline) or a server and credentials, not both.")
+        return SnapshotClient(snapshot, progress=progress)
     url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
     _check_portal(portal)
     path = Path(token_path) if token_path else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -64,12 +65,17 @@ def test_cli_rejects_bad_fault_spec_with_a_clear_message():
     assert "fault kind '504' is not one of" in out
 
 
-def test_demo_reads_every_session_and_prints_a_summary():
+def test_demo_snapshots_everything_and_prints_a_summary(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "brainstem_pandas.cli", "demo", "--sessions", "300"],
+    out = subprocess.run([sys.executable, "-m", "brainstem_pandas.cli", "demo", "--sessions", "300",
+                          "--out", str(tmp_path / "snap")],
                          capture_output=True, text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
-    read = re.search(r"Read (\d+) sessions and (\d+) projects", out.stdout)
-    assert read and int(read.group(1)) == 210  # the demo user sees 7 of every 10 sessions
+    heading = re.search(r"Snapshot \S+: (\d+) tables, ([\d,]+) rows", out.stdout)
+    manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
+    assert heading and int(heading.group(1)) == len(manifest["tables"])
+    assert int(heading.group(2).replace(",", "")) == sum(t["rows"] for t in manifest["tables"].values())
+    assert re.search(r"^session\s+table\s+210\s", out.stdout, flags=re.M)  # 7 of every 10 sessions
+    assert "Read back offline: 210 sessions" in out.stdout
     rows = re.findall(r"^\S.*?\s{2,}(\d+)\s+\d{4}-\d\d-\d\d", out.stdout, flags=re.M)
     assert rows and sum(map(int, rows)) >= 210  # sessions per project cover every session
