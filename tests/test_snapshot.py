@@ -419,3 +419,64 @@ def test_pyarrow_dataset_reads_the_snapshot_files(full):
     assert table.schema.field("id").type == pa.string()
     links = ds.dataset(str(path / "session.projects.parquet")).to_table()
     assert set(links.column_names) == {"session_id", "project_id", "position"}
+
+
+# -- offline client ---------------------------------------------------------------------------
+
+OFFLINE_QUERIES = [
+    dict(filters={"name.icontains": "mm"}, sort=["-date_time"]),
+    dict(filters={"date_time.gte": "2023-01-01", "date_time.lt": "2025-01-01"}, sort=["name"]),
+    dict(filters={"projects.name.icontains": "cell", "description.isnull": False}),
+    dict(filters={"name.startswith": "s", "name.endswith": "1"}, sort=["-name"]),
+]
+
+
+@pytest.fixture(scope="module")
+def offline(full):
+    return bsp.connect(snapshot=full[0])
+
+
+@pytest.mark.parametrize("query", OFFLINE_QUERIES)
+def test_offline_read_equals_the_online_read(client, offline, query):
+    want = client.read("session", **query)
+    pd.testing.assert_frame_equal(offline.read("session", **query), want)
+
+
+def test_offline_read_linked_and_iter_pages_match_online(client, offline):
+    include = ["projects", "behaviors.setup"]
+    want = client.read_linked("session", include=include, filters={"name.icontains": "mm"})
+    got = offline.read_linked("session", include=include, filters={"name.icontains": "mm"})
+    assert set(got.to_dict()) == set(want.to_dict())
+    pd.testing.assert_frame_equal(got["session"], want["session"])
+    for name in ("project", "behavior", "setup"):  # sideloaded: same records, in the order first met
+        pd.testing.assert_frame_equal(got[name].sort_index(), want[name].sort_index(), check_like=True, obj=name)
+    for name in want.links:
+        pd.testing.assert_frame_equal(got.links[name], want.links[name], obj=name)
+    online = list(client.iter_pages("subject", include=["strain"], sort=["name"]))
+    pages = list(offline.iter_pages("subject", include=["strain"], sort=["name"]))
+    assert [[r["id"] for r in p.records] for p in pages] == [[r["id"] for r in p.records] for p in online]
+    assert {r["id"] for p in pages for r in p.related["strains"]} == \
+        {r["id"] for p in online for r in p.related["strains"]}
+
+
+def test_offline_client_is_read_only_and_says_so(offline, full):
+    sid = offline.read("session").index[0]
+    assert offline.get("session", sid)["id"] == sid
+    with pytest.raises(SnapshotError, match="is a snapshot, read offline"):
+        offline.save("session", {"name": "x"})
+    with pytest.raises(SnapshotError, match="is a snapshot, read offline"):
+        offline.delete("session", sid)
+    with pytest.raises(SnapshotError, match="holds the private portal"):
+        offline.read("session", portal="public")
+    with pytest.raises(bsp.UnknownNameError):
+        offline.read("session", filters={"nosuch": 1})
+    with pytest.raises(bsp.ConfigurationError, match="either snapshot="):
+        bsp.connect("http://127.0.0.1:1", snapshot=full[0])
+    assert str(full[0]) in repr(offline) and "offline" in repr(offline)
+
+
+def test_offline_snapshot_of_a_subset(offline, tmp_path):
+    offline.snapshot(tmp_path / "subset", models=["session"], filters={"name.icontains": "mm"})
+    subset = bsp.read_snapshot(tmp_path / "subset")
+    pd.testing.assert_frame_equal(subset["session"], offline.read_linked("session",
+                                                                          filters={"name.icontains": "mm"})["session"])
