@@ -1,0 +1,301 @@
+"""The sign-in form: server URL, a method (token, browser, email and password), remember me.
+
+Secrets are handled so that no widget keeps them: the token and password fields
+are masked and emptied as soon as the sign-in starts, whatever its outcome, and
+status and error texts never quote them.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import ipywidgets as widgets
+import requests
+
+from brainstem_pandas import auth
+from brainstem_pandas.client import DEFAULT_URL, Client
+from brainstem_pandas.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ResponseError,
+    TransportError,
+    UnauthorizedError,
+)
+from brainstem_pandas.widgets._common import (
+    Background,
+    clear,
+    describe,
+    error_area,
+    guarded,
+    hidden,
+    show_error,
+    wide,
+)
+
+METHODS = (("Access token", "token"), ("Browser sign-in", "browser"), ("Email and password", "password"))
+OK_STYLE = "color:#1b5e20"
+
+
+def check_url(text: str) -> str:
+    """The server root typed in ``text``, or a ConfigurationError in plain words.
+
+    Examples
+    --------
+    >>> check_url(" https://www.brainstem.org/ ")
+    'https://www.brainstem.org'
+    """
+    url = text.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{text.strip()!r} is not a server address: it should start with https:// "
+                                 "(or http:// for a sandbox on this computer), e.g. https://www.brainstem.org.")
+    return url
+
+
+def _unreachable(exc: BaseException) -> bool:
+    # The sign-in helpers wrap requests' errors in AuthenticationError; the client raises TransportError.
+    return isinstance(exc, TransportError) or isinstance(exc.__cause__, requests.RequestException)
+
+
+def _refused_credentials(exc: BaseException) -> bool:
+    return (isinstance(exc, AuthenticationError) and not _unreachable(exc)
+            and re.search(r"answered 40[01]\b", str(exc)) is not None)
+
+
+def explain(exc: BaseException, url: str, method: str) -> str:
+    """Plain words for a failed sign-in (the typed message is shown beneath them).
+
+    Examples
+    --------
+    >>> explain(TransportError("GET", "http://x/", "refused"), "http://x", "token")
+    'Cannot reach a server at http://x. Check the address and your network connection, then try again.'
+    """
+    if isinstance(exc, UnauthorizedError):
+        return ("The server refused this token: it is mistyped, expired or revoked. Create a new personal "
+                "access token in your BrainSTEM account, or sign in another way.")
+    if _unreachable(exc):
+        return f"Cannot reach a server at {url}. Check the address and your network connection, then try again."
+    if method == "password" and _refused_credentials(exc):
+        return "Wrong email or password."
+    if isinstance(exc, ResponseError):
+        return f"{url} does not answer like a BrainSTEM server. Check the address."
+    return describe(exc)
+
+
+class LoginForm(widgets.VBox):
+    """A sign-in form for a notebook; ``form.client`` is the connected :class:`~brainstem_pandas.Client`.
+
+    Parameters
+    ----------
+    url : str, optional
+        Server root shown in the form; default ``BRAINSTEM_URL`` or https://www.brainstem.org.
+    method : {"token", "browser", "password"}
+        The sign-in method selected at first.
+    token_path : str or Path, optional
+        Where "remember me" saves the token (default: the official tools' cache file).
+    **client_options
+        Passed to :class:`~brainstem_pandas.Client` (``portal``, ``workers``, ``retry``, ...).
+
+    Examples
+    --------
+    >>> from brainstem_pandas.widgets import LoginForm
+    >>> form = LoginForm("http://127.0.0.1:8000")          # doctest: +SKIP
+    >>> form.on_login(lambda client: print(client))         # doctest: +SKIP
+    >>> form                                                # shows the form in a notebook  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str | None = None, *, method: str = "token", token_path: str | Path | None = None,
+                 **client_options: Any) -> None:
+        self.client: Client | None = None
+        self.device: auth.DeviceLogin | None = None
+        self.token_path = Path(token_path) if token_path else None
+        self._options = client_options
+        self._callbacks: list[Callable[[Client], Any]] = []
+        self.error = error_area()
+        self._job = Background(self.error)
+        self.url = widgets.Text(value=url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL,
+                                description="Server", layout=wide())
+        self.method = widgets.ToggleButtons(options=METHODS, value=method, description="Sign in with")
+        self.token = widgets.Password(description="Token", placeholder="personal access token", layout=wide())
+        self.email = widgets.Text(description="Email", placeholder="you@lab.org", layout=wide())
+        self.password = widgets.Password(description="Password", layout=wide())
+        self.remember = widgets.Checkbox(value=False, indent=False,
+                                         description="Remember me (save the token on this computer, only you can "
+                                                     "read it)", layout=wide())
+        self.device_info = widgets.HTML()
+        self.sign_in_button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
+        self.cancel_button = widgets.Button(description="Cancel", icon="times", disabled=True)
+        self.status = widgets.HTML(value="Not signed in.")
+        super().__init__(children=[
+            self.url, self.method, self.token, self.email, self.password, self.remember, self.device_info,
+            widgets.HBox([self.sign_in_button, self.cancel_button]), self.status, self.error,
+        ], layout=widgets.Layout(width="100%"))
+        self.method.observe(guarded(self.error, self._show_method), names="value")
+        self.sign_in_button.on_click(guarded(self.error, self._on_sign_in))
+        self.cancel_button.on_click(guarded(self.error, self._on_cancel))
+        self._show_method()
+
+    def __repr__(self) -> str:
+        state = f"signed in ({self.client.url})" if self.client else "not signed in"
+        return f"<brainstem_pandas LoginForm {self.url.value}: {state}>"
+
+    # -- public API ---------------------------------------------------------------------
+    def on_login(self, callback: Callable[[Client], Any], remove: bool = False) -> None:
+        """Call ``callback(client)`` after each successful sign-in (``remove=True`` forgets it).
+
+        An exception in the callback is shown in the form's error area.
+
+        Examples
+        --------
+        >>> form.on_login(lambda client: setattr(notebook, "client", client))  # doctest: +SKIP
+        """
+        if remove:
+            self._callbacks = [c for c in self._callbacks if c is not callback]
+        elif callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    def sign_in(self, wait: bool = False, timeout: float | None = None) -> None:
+        """Start signing in with the form's current values, as the Sign in button does.
+
+        With ``wait`` return only when the sign-in succeeded or failed.
+        """
+        self._start_sign_in()
+        if wait:
+            self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a running sign-in has finished (for code without a kernel, e.g. tests)."""
+        self._job.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop waiting for a browser sign-in."""
+        self._job.cancel()
+
+    # -- callbacks ----------------------------------------------------------------------
+    def _show_method(self, _change: Any = None) -> None:
+        method = self.method.value
+        hidden(self.token, method != "token")
+        hidden(self.email, method != "password")
+        hidden(self.password, method != "password")
+        # Password sign-ins give access tokens that expire within the hour: nothing worth saving.
+        hidden(self.remember, method == "password")
+        hidden(self.device_info, method != "browser")
+
+    def _on_sign_in(self, _button: Any) -> None:
+        self._start_sign_in()
+
+    def _on_cancel(self, _button: Any) -> None:
+        self.cancel()
+
+    def _start_sign_in(self) -> None:
+        clear(self.error)
+        if self._job.running:
+            self.status.value = "Still signing in; wait, or press Cancel."
+            return
+        # Read and empty the secret fields first, so that no failure below leaves them filled.
+        token, password = self.token.value.strip(), self.password.value
+        self.token.value = self.password.value = ""
+        url = check_url(self.url.value)
+        method = self.method.value
+        if method == "token":
+            if not token:
+                raise ConfigurationError("Paste a personal access token into the Token field first.")
+            job = self._token_job(url, token)
+        elif method == "password":
+            email = self.email.value.strip()
+            if not email or not password:
+                raise ConfigurationError("Type your email and your password first.")
+            job = self._password_job(url, email, password)
+        else:
+            job = self._browser_job(url)
+            if job is None:
+                return
+        self._busy(True, "Signing in…")
+        self._job.start(partial(self._run, url, method, job), name="sign-in")
+
+    # Jobs are closures, not partials: a partial's repr would show the secret it holds.
+    def _token_job(self, url: str, token: str) -> Callable[[], tuple[Client, str]]:
+        def job() -> tuple[Client, str]:
+            return self._token_client(url, token, "token")
+        return job
+
+    def _password_job(self, url: str, email: str, password: str) -> Callable[[], tuple[Client, str]]:
+        def job() -> tuple[Client, str]:
+            return self._password_client(url, email, password)
+        return job
+
+    def _browser_job(self, url: str) -> Callable[[], tuple[Client, str]] | None:
+        """Open the device authorization and show its link; the returned job waits for the approval."""
+        try:
+            self.device = auth.start_device_login(url)
+        except Exception as exc:
+            self._fail(exc, url, "browser")
+            return None
+        link, code = self.device.verification_uri_complete, self.device.user_code
+        self.device_info.value = (
+            f'Open <a href="{html.escape(link)}" target="_blank" rel="noopener">{html.escape(link)}</a> and '
+            f"check that it shows the code <b><code>{html.escape(code)}</code></b>, then approve. "
+            "Waiting for your approval…")
+        device = self.device
+
+        def job() -> tuple[Client, str]:
+            # Sleeping on the cancel event lets Cancel stop the wait at once, not after an interval.
+            token = device.wait(cancelled=self._job.cancelled.is_set, sleep=self._job.cancelled.wait)
+            self.device_info.value = "Approved in the browser."
+            return self._token_client(url, token, "browser")
+        return job
+
+    # -- work in the background -----------------------------------------------------------
+    def _token_client(self, url: str, token: str, method: str) -> tuple[Client, str]:
+        source = "browser sign-in" if method == "browser" else "access token (sign-in form)"
+        client = Client(url, auth.StaticToken(token), source=source, **self._options)
+        self._check(client)
+        how = "through the browser" if method == "browser" else "with an access token (accepted)"
+        if self.remember.value:
+            path = auth.save_token(token, self.token_path)
+            how += f". The token is saved in {path}, readable only by you"
+        return client, how
+
+    def _password_client(self, url: str, email: str, password: str) -> tuple[Client, str]:
+        pair = auth.password_login(url, email, password)
+        client = Client(url, pair, source="email and password", **self._options)
+        self._check(client)
+        return client, f"as {email}"
+
+    def _check(self, client: Client) -> None:
+        # Servers have no "who am I" endpoint; a one-record list proves the credentials work.
+        first = client.readable_models(client.portal)[0]
+        client.transport.get(client.endpoint(first), params=[("limit", "1")])
+
+    def _run(self, url: str, method: str, job: Callable[[], tuple[Client, str]]) -> None:
+        try:
+            client, how = job()
+        except Exception as exc:
+            self._fail(exc, url, method)
+            return
+        finally:
+            self._busy(False)
+        self.client = client
+        self.status.value = (f'<span style="{OK_STYLE}">✔ Signed in to <b>{html.escape(url)}</b> '
+                             f"{html.escape(how)}.</span>")
+        for callback in list(self._callbacks):
+            guarded(self.error, callback)(client)
+
+    def _fail(self, exc: BaseException, url: str, method: str) -> None:
+        self.status.value = ("Not signed in." if self.client is None
+                             else f"This sign-in failed; still signed in to {html.escape(self.client.url)}.")
+        if method == "browser":
+            self.device_info.value = ""
+        show_error(self.error, explain(exc, url, method), describe(exc))
+
+    def _busy(self, busy: bool, text: str = "") -> None:
+        self.sign_in_button.disabled = busy
+        self.cancel_button.disabled = not busy or self.method.value != "browser"
+        if text:
+            self.status.value = html.escape(text)

@@ -1,0 +1,484 @@
+"""The query builder: pick a model, filter, sort, include, load with a progress bar, copy the code.
+
+The model dropdown is one list grouped by app: ipywidgets' Dropdown has no option
+groups, so each label names its app first (``"stem · session"``) and the models of
+one app stay together, in catalog order.
+
+Loading streams :meth:`Client.iter_pages <brainstem_pandas.Client.iter_pages>` into a
+:class:`~brainstem_pandas.frames.FrameBuilder`, the same way ``read_linked`` does, so
+that the widget's own progress bar advances page by page and Cancel can stop between
+pages. ``builder.code`` is the equivalent ``client.read_linked(...)`` call.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import date, datetime
+from typing import Any, Callable
+
+import ipywidgets as widgets
+import pandas as pd
+
+from brainstem_pandas import catalog
+from brainstem_pandas.client import PORTALS, Client
+from brainstem_pandas.errors import QueryError
+from brainstem_pandas.frames import FrameBuilder, LinkedFrames
+from brainstem_pandas.query import OPERATORS, build_params, encode_value
+from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, narrow
+
+OPERATOR_LABELS = {
+    "exact": "is", "iexact": "is (any case)", "icontains": "contains (any case)", "contains": "contains",
+    "startswith": "starts with", "istartswith": "starts with (any case)", "endswith": "ends with",
+    "iendswith": "ends with (any case)", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "is one of",
+    "isnull": "is empty",
+}
+HEAD_ROWS = 5
+
+
+def field_kind(field: catalog.Field) -> str:
+    """The key of ``query.OPERATORS`` for a field: its type, or ``"relation"``."""
+    return "relation" if field.is_relation else field.type
+
+
+def value_kind(kind: str, operator: str) -> str:
+    """Which input a filter value needs: isnull, list, date, datetime, integer, number, boolean or text.
+
+    Examples
+    --------
+    >>> value_kind("date", "gte"), value_kind("date", "in"), value_kind("string", "isnull")
+    ('date', 'list', 'isnull')
+    """
+    if operator == "isnull":
+        return "isnull"
+    if operator == "in":
+        return "list"
+    return kind if kind in ("date", "datetime", "integer", "number", "boolean") else "text"
+
+
+def value_widget(kind: str) -> widgets.Widget:
+    """An input for one value kind (see :func:`value_kind`)."""
+    if kind == "isnull":
+        return widgets.Dropdown(options=[("yes", True), ("no", False)], value=True, layout=narrow())
+    if kind == "list":
+        return widgets.Text(placeholder="comma-separated: a, b, c", layout=widgets.Layout(flex="1 1 auto"))
+    if kind == "date":
+        return widgets.DatePicker(layout=narrow())
+    if kind == "datetime":
+        return widgets.DatetimePicker(layout=narrow())
+    if kind == "integer":
+        return widgets.IntText(layout=widgets.Layout(width="120px"))
+    if kind == "number":
+        return widgets.FloatText(layout=widgets.Layout(width="120px"))
+    if kind == "boolean":
+        return widgets.Checkbox(value=True, description="true", indent=False, layout=narrow())
+    return widgets.Text(placeholder="value", layout=widgets.Layout(flex="1 1 auto"))
+
+
+def _item(text: str, kind: str, key: str) -> Any:
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            raise QueryError(f"Filter {key!r}: {text!r} is not a whole number.") from None
+    if kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            raise QueryError(f"Filter {key!r}: {text!r} is not a number.") from None
+    return text
+
+
+class FilterRow:
+    """One filter row: field, operator, a value input suited to the field's type, and a remove button.
+
+    ``row.box`` is the widget; ``row.item()`` the ``(key, value)`` pair for ``filters=``.
+    """
+
+    def __init__(self, model: catalog.Model, area: widgets.HTML, on_change: Callable[[], None],
+                 on_remove: Callable[["FilterRow"], None]) -> None:
+        self.model, self._area, self._on_change = model, area, on_change
+        self.field = widgets.Dropdown(options=[(_field_label(f), f.name) for f in model.fields],
+                                      layout=widgets.Layout(width="220px"))
+        # Few people filter by id: start on the first field with a meaning.
+        self.field.value = next((f.name for f in model.fields if f.name != "id"), model.fields[0].name)
+        self.operator = widgets.Dropdown(layout=widgets.Layout(width="170px"))
+        self.value: widgets.Widget = widgets.Text()
+        self._kind = ""
+        self.remove_button = widgets.Button(icon="trash", tooltip="Remove this filter",
+                                            layout=widgets.Layout(width="40px"))
+        self.box = widgets.HBox([self.field, self.operator, self.value, self.remove_button],
+                                layout=widgets.Layout(width="100%", flex_flow="row wrap"))
+        self.field.observe(guarded(area, self._field_changed), names="value")
+        self.operator.observe(guarded(area, self._operator_changed), names="value")
+        self.remove_button.on_click(guarded(area, lambda _button: on_remove(self)))
+        self._field_changed()
+
+    @property
+    def spec(self) -> catalog.Field:
+        """The catalog field this row filters on."""
+        return self.model.field(self.field.value)
+
+    def _field_changed(self, _change: Any = None) -> None:
+        ops = OPERATORS.get(field_kind(self.spec), ("exact",))
+        self.operator.options = [(OPERATOR_LABELS.get(op, op), op) for op in ops]
+        self.operator.value = ops[0]  # a no-op when it was already the first: refresh the input anyway
+        self._operator_changed()
+
+    def _operator_changed(self, _change: Any = None) -> None:
+        kind = value_kind(field_kind(self.spec), self.operator.value or "exact")
+        if kind != self._kind:  # keep what was typed when the input stays the same kind
+            self._kind = kind
+            self.value = value_widget(kind)
+            self.value.observe(guarded(self._area, lambda _c: self._on_change()), names="value")
+            self.box.children = [self.field, self.operator, self.value, self.remove_button]
+        self._on_change()
+
+    def key(self) -> str:
+        """The filter's key, e.g. ``"name.icontains"`` (no suffix for ``exact``)."""
+        op = self.operator.value
+        return self.field.value if op == "exact" else f"{self.field.value}.{op}"
+
+    def item(self) -> tuple[str, Any]:
+        """``(key, value)`` for ``filters=``; a QueryError names what is missing or malformed."""
+        key, value, kind = self.key(), self.value.value, self._kind
+        if kind == "list":
+            parts = [p.strip() for p in str(value).split(",") if p.strip()]
+            if not parts:
+                raise QueryError(f"Filter {key!r}: type one or more values separated by commas.")
+            return key, [_item(p, field_kind(self.spec), key) for p in parts]
+        if kind in ("date", "datetime"):
+            if value is None:
+                raise QueryError(f"Filter {key!r}: pick a {kind}, or remove the row.")
+            # ISO text: what the API receives, and what reads well in the generated code.
+            return key, value.isoformat() if kind == "date" else encode_value(value)
+        if kind == "text" and not str(value).strip():
+            raise QueryError(f"Filter {key!r}: type a value, or remove the row.")
+        return key, value
+
+
+def _field_label(field: catalog.Field) -> str:
+    target = f" → {field.related_model}" if field.is_relation else f" ({field.type})"
+    return f"{field.name}{target}"
+
+
+def _sortable(field: catalog.Field) -> bool:
+    return field.type not in ("json", "list[string]") and not (field.is_relation and field.many)
+
+
+def _literal(value: Any) -> str:
+    """Python source for a plain value, with double-quoted strings as in the documentation."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"  # nan and inf have no literal
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (date, datetime)):
+        return _literal(encode_value(value))
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def python_code(query: dict[str, Any], name: str = "lf", client: str = "client") -> str:
+    """The ``read_linked`` call that runs ``query`` (as made by :meth:`QueryBuilder.query`).
+
+    Examples
+    --------
+    >>> print(python_code({"model": "session", "include": ["projects"], "filters": {"name.icontains": "rat"},
+    ...                    "sort": ["-date_time"], "portal": "private"}))
+    lf = client.read_linked(
+        "session",
+        include=["projects"],
+        filters={"name.icontains": "rat"},
+        sort=["-date_time"],
+        portal="private",
+    )
+    """
+    args = [_literal(query["model"])]
+    args += [f"{key}={_literal(query[key])}" for key in ("include", "filters", "sort") if query.get(key)]
+    args.append(f"portal={_literal(query['portal'])}")
+    line = f"{name} = {client}.read_linked({', '.join(args)})"
+    if len(line) <= 88:
+        return line
+    return f"{name} = {client}.read_linked(\n" + "".join(f"    {a},\n" for a in args) + ")"
+
+
+def frame_preview(frame: pd.DataFrame, rows: int = HEAD_ROWS) -> str:
+    """The first ``rows`` of ``frame`` as HTML (values escaped by pandas)."""
+    return frame.head(rows).to_html(max_cols=12, border=0, na_rep="")
+
+
+def summary_html(result: LinkedFrames, head: int = HEAD_ROWS) -> str:
+    """Row counts of every table, then the first rows of each model table, as HTML."""
+    kinds = (("table", result.tables), ("link", result.links), ("child", result.children))
+    rows = "".join(f"<tr><td>{kind}</td><td><code>{html.escape(name)}</code></td>"
+                   f"<td style='text-align:right'>{len(frame):,}</td></tr>"
+                   for kind, tables in kinds for name, frame in tables.items())
+    parts = [f"<table><thead><tr><th>kind</th><th>table</th><th>rows</th></tr></thead><tbody>{rows}</tbody></table>"]
+    for name, frame in result.tables.items():
+        parts.append(f"<h4 style='margin:8px 0 2px'>{html.escape(name)}: first {min(head, len(frame))} of "
+                     f"{len(frame):,}</h4><div style='overflow-x:auto'>{frame_preview(frame, head)}</div>")
+    return "<div style='max-height:480px;overflow:auto'>" + "".join(parts) + "</div>"
+
+
+class QueryBuilder(widgets.VBox):
+    """Build a query with widgets, load it with a progress bar, and get the code that does the same.
+
+    Parameters
+    ----------
+    client : Client
+        A connected client (or an offline :class:`~brainstem_pandas.SnapshotClient`).
+
+    Attributes
+    ----------
+    result : LinkedFrames or None
+        What the last completed load gave.
+    code : str
+        The equivalent ``client.read_linked(...)`` call, for pasting into a cell.
+
+    Examples
+    --------
+    >>> from brainstem_pandas.widgets import QueryBuilder
+    >>> builder = QueryBuilder(client)                        # doctest: +SKIP
+    >>> builder                                               # pick, filter, press Load  # doctest: +SKIP
+    >>> builder.result["session"].head()                      # doctest: +SKIP
+    >>> print(builder.code)                                   # doctest: +SKIP
+    lf = client.read_linked("session", filters={"name.icontains": "rat"}, portal="private")
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.result: LinkedFrames | None = None
+        self.filters: list[FilterRow] = []
+        self.includes: dict[str, widgets.Checkbox] = {}
+        self.error = error_area()
+        self._job = Background(self.error)
+        self._quiet = False  # True while a batch of changes is made, so the code is rendered once
+        self._switching = False  # True while the model list is replaced
+        self.portal = widgets.ToggleButtons(options=list(PORTALS), value=client.portal, description="Portal")
+        self.model = widgets.Dropdown(options=self._model_options(client.portal), description="Model",
+                                      layout=widgets.Layout(width="360px"))
+        self.add_filter_button = widgets.Button(description="Add filter", icon="plus")
+        self._filter_box = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self.sort_field = widgets.Dropdown(description="Sort by", layout=widgets.Layout(width="300px"))
+        self.sort_descending = widgets.Checkbox(value=False, description="descending", indent=False,
+                                                layout=narrow())
+        self._include_box = widgets.GridBox(layout=widgets.Layout(
+            width="100%", grid_template_columns="repeat(auto-fill, minmax(230px, 1fr))"))
+        self.load_button = widgets.Button(description="Load", button_style="primary", icon="download")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
+        self.status = widgets.HTML()
+        self.code_view = widgets.HTML()
+        self.output = widgets.HTML()
+        super().__init__(children=[
+            widgets.HBox([self.model, self.portal], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HTML("<b>Filters</b>"), self._filter_box, self.add_filter_button,
+            widgets.HBox([self.sort_field, self.sort_descending]),
+            widgets.HTML("<b>Include related records</b>"), self._include_box,
+            widgets.HBox([self.load_button, self.cancel_button, self.progress, self.status],
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+            self.error, widgets.HTML("<b>Python code</b> (paste into a cell to run the same query)"),
+            self.code_view, self.output,
+        ], layout=widgets.Layout(width="100%"))
+        on = self._guard
+        self.model.observe(on(self._model_changed), names="value")
+        self.portal.observe(on(self._portal_changed), names="value")
+        for control in (self.sort_field, self.sort_descending):
+            control.observe(on(lambda _c: self._refresh_code()), names="value")
+        self.add_filter_button.on_click(on(lambda _b: self.add_filter()))
+        self.load_button.on_click(on(lambda _b: self.load()))
+        self.cancel_button.on_click(on(lambda _b: self.cancel()))
+        self._model_changed()
+
+    def _guard(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        return guarded(self.error, callback)
+
+    # -- the query ----------------------------------------------------------------------
+    @property
+    def spec(self) -> catalog.Model:
+        """The catalog model chosen."""
+        return catalog.model(self.model.value)
+
+    def query(self) -> dict[str, Any]:
+        """The query as the widgets show it: model, include, filters, sort and portal.
+
+        Raises
+        ------
+        QueryError
+            When a filter lacks a value, two rows filter the same way, or the
+            catalog rejects the query.
+        """
+        filters: dict[str, Any] = {}
+        for row in self.filters:
+            key, value = row.item()
+            if key in filters:
+                raise QueryError(f"Two filter rows use {key!r}; keep one (the 'is one of' operator matches "
+                                 "any of several values).")
+            filters[key] = value
+        include = [name for name, box in self.includes.items() if box.value]
+        sort = [("-" if self.sort_descending.value else "") + self.sort_field.value] if self.sort_field.value else []
+        build_params(self.spec, filters=filters, sort=sort, include=include)  # the catalog's checks
+        return {"model": self.spec.name, "include": include, "filters": filters, "sort": sort,
+                "portal": self.portal.value}
+
+    @property
+    def code(self) -> str:
+        """The ``client.read_linked(...)`` call that gives the same result as Load."""
+        return python_code(self.query())
+
+    def add_filter(self, field: str | None = None, operator: str | None = None, value: Any = None) -> FilterRow:
+        """Add a filter row (optionally filled in) and return it.
+
+        Examples
+        --------
+        >>> builder.add_filter("name", "icontains", "rat")  # doctest: +SKIP
+        """
+        self._quiet = True
+        try:
+            row = FilterRow(self.spec, self.error, self._refresh_code, self._guard(self.remove_filter))
+            if field is not None:
+                row.field.value = field
+            if operator is not None:
+                row.operator.value = operator
+            if value is not None:
+                row.value.value = value
+        finally:
+            self._quiet = False
+        self.filters.append(row)
+        self._filter_box.children = [r.box for r in self.filters]
+        self._refresh_code()
+        return row
+
+    def remove_filter(self, row: FilterRow) -> None:
+        """Remove a filter row."""
+        self.filters = [r for r in self.filters if r is not row]
+        self._filter_box.children = [r.box for r in self.filters]
+        self._refresh_code()
+
+    # -- reacting to the controls --------------------------------------------------------
+    def _model_options(self, portal: str) -> list[tuple[str, str]]:
+        names = self.client.readable_models(portal)
+        apps = list(dict.fromkeys(catalog.model(n).app for n in names))
+        ordered = sorted(names, key=lambda n: apps.index(catalog.model(n).app))  # stable: catalog order in an app
+        return [(f"{catalog.model(n).app} · {n}", n) for n in ordered]
+
+    def _portal_changed(self, _change: Any = None) -> None:
+        # The chosen model, and its filters, stay when the portal offers it too.
+        current, options = self.model.value, self._model_options(self.portal.value)
+        self._switching = True
+        try:
+            self.model.options = options  # selects the first option
+            if current in [value for _label, value in options]:
+                self.model.value = current
+        finally:
+            self._switching = False
+        if self.model.value != current:
+            self._model_changed()
+        else:
+            self._refresh_code()
+
+    def _model_changed(self, _change: Any = None) -> None:
+        if self._switching or self.model.value is None:
+            return
+        spec = self.spec
+        self.filters = []
+        self._filter_box.children = []
+        self.sort_field.options = [("(server order)", "")] + [(f.name, f.name) for f in spec.fields if _sortable(f)]
+        self.sort_field.value = ""
+        self.includes = {}
+        for f in spec.relations:
+            box = widgets.Checkbox(value=False, description=f"{f.name} → {f.related_model}", indent=False,
+                                   layout=narrow())
+            box.observe(self._guard(lambda _c: self._refresh_code()), names="value")
+            self.includes[f.name] = box
+        self._include_box.children = list(self.includes.values())
+        self._refresh_code()
+
+    def _refresh_code(self) -> None:
+        if self._quiet:
+            return
+        try:
+            code = self.code
+        except QueryError as exc:
+            self.code_view.value = f"<i>Not a complete query yet: {html.escape(str(exc))}</i>"
+            return
+        self.code_view.value = f"<pre style='white-space:pre-wrap;margin:0'><code>{html.escape(code)}</code></pre>"
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self, wait: bool = False, timeout: float | None = None) -> None:
+        """Start loading the query in the background, as the Load button does.
+
+        With ``wait``, return when the load has finished (for code without a
+        kernel, such as tests); ``builder.result`` then holds the frames.
+        """
+        clear(self.error)
+        query = self.query()
+        if not self._job.start(lambda: self._run(query), name="load"):
+            self.status.value = "Still loading; wait, or press Cancel."
+            return
+        if wait:
+            self.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop a running load after the page being read; the previous result is kept."""
+        self._job.cancel()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a running load has finished; TimeoutError after ``timeout`` seconds."""
+        self._job.wait(timeout)
+
+    def _run(self, query: dict[str, Any]) -> None:
+        self._busy(True)
+        try:
+            result, received = self._fetch(query)
+        except Exception:
+            self.progress.bar_style = "danger"
+            self.status.value = "Load failed (see below)."
+            raise
+        finally:
+            self._busy(False)
+        if result is None:
+            self.progress.bar_style = "warning"
+            self.status.value = f"Cancelled after {received:,} records; the previous result is kept."
+            return
+        self.result = result
+        self.progress.bar_style = "success"
+        self.status.value = f"Loaded {received:,} {html.escape(query['model'])} records."
+        self.output.value = summary_html(result)
+
+    def _fetch(self, query: dict[str, Any]) -> tuple[LinkedFrames | None, int]:
+        """Stream the pages into a FrameBuilder; (None, records so far) when cancelled."""
+        model, cancelled = query["model"], self._job.cancelled
+        # Value first: lowering max first would clamp the old value, a spurious step of the bar.
+        self.progress.value, self.progress.max, self.progress.bar_style = 0, 1, ""
+        self.status.value = "Loading…"
+        builder = FrameBuilder(model, include=query["include"])
+        pages = self.client.iter_pages(model, filters=query["filters"], sort=query["sort"],
+                                       include=query["include"], portal=query["portal"], progress=False)
+        received = 0
+        try:
+            for page in pages:
+                if cancelled.is_set():
+                    return None, received
+                builder.add_page(page, model)
+                received += len(page.records)
+                self.progress.max = max(page.total or 0, received, 1)
+                self.progress.value = received
+                if cancelled.is_set():
+                    return None, received
+        finally:
+            pages.close()  # stops the page walk, and its queued requests, when cancelled
+        return builder.finish(), received
+
+    def _busy(self, busy: bool) -> None:
+        self.load_button.disabled = busy
+        self.cancel_button.disabled = not busy
+
