@@ -41,6 +41,9 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
     p.add_argument("--no-cache", action="store_true",
                    help="do not keep rendered answers between writes (measure raw Django cost)")
+    p.add_argument("--env-file", default=None, metavar="FILE",
+                   help="once serving, write BRAINSTEM_URL and BRAINSTEM_TOKEN lines to FILE (mode 0600), "
+                        "for scripts such as binder/start")
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:
@@ -249,6 +252,15 @@ def _parquet_ready(frame: Any) -> Any:
     return out
 
 
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    """``NAME=value`` lines, readable by the owner only, renamed into place whole (a reader never sees half)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(f"{name}={value}\n" for name, value in values.items())
+    os.replace(tmp, path)
+
+
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve a sandbox in the foreground until Ctrl-C."""
     from brainstem_pandas.sandbox import Sandbox
@@ -272,6 +284,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
               f"  envelope:  {sb.config.envelope}   faults: {faults or 'none'}   "
               f"latency: {args.latency_ms:g} ms\n"
               "Press Ctrl-C to stop.", flush=True)
+        if args.env_file:
+            write_env_file(Path(args.env_file), {"BRAINSTEM_URL": sb.url, "BRAINSTEM_TOKEN": sb.token,
+                                                 "BRAINSTEM_SANDBOX_PID": str(os.getpid())})
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             while True:
