@@ -153,7 +153,9 @@ class APIError(BrainstemError):
         self.method, self.url, self.status = method, url, status
         self.detail, self.body = truncate(detail), body
         said = self.detail.rstrip(". ") or "(no detail)"
-        super().__init__(f"{method} {url} answered {status}: {said}. {self.hint}")
+        # Status 0: the client's own checks stopped the request before it was sent.
+        what = f"answered {status}" if status else "was not sent"
+        super().__init__(f"{method} {url} {what}: {said}. {self.hint}")
 
 
 class BadRequestError(APIError):

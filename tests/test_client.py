@@ -176,3 +176,10 @@ def test_read_frame_matches_the_records_the_server_holds(client, sb):
         assert row["name"] == record["name"]
         assert row["date_time"] == pd.Timestamp(record["date_time"])
         assert row["projects"] == record["projects"] and row["extra_fields"] == record["extra_fields"]
+
+
+def test_a_request_stopped_by_the_client_checks_says_it_was_not_sent(client):
+    with pytest.raises(bsp.ValidationError) as caught:
+        client.save("session", {"name": "no projects list", "projects": "not-a-list"})
+    assert "was not sent" in str(caught.value) and "answered" not in str(caught.value)
+    assert caught.value.status == 0 and "projects" in caught.value.errors
