@@ -193,9 +193,8 @@ class SnapshotWriter:
     def __enter__(self) -> "SnapshotWriter":
         return self
 
-    def __exit__(self, kind: Any, *exc: Any) -> None:
-        if kind is not None or self.tmp.exists():
-            self.abort()
+    def __exit__(self, *exc: Any) -> None:
+        self.abort()  # after a commit the folder has moved into place and nothing is left to remove
 
     def abort(self) -> None:
         """Remove everything written so far (the previous snapshot at ``path`` is untouched)."""
@@ -268,7 +267,7 @@ def write_frames(frames: LinkedFrames, path: str | os.PathLike, *, server: str =
     --------
     >>> write_frames(lf, "snapshots/edited")  # doctest: +SKIP
     """
-    with SnapshotWriter(path, server=server or "", portal=portal, primary=frames.primary) as writer:
+    with SnapshotWriter(path, server=server, portal=portal, primary=frames.primary) as writer:
         writer.queries.update(queries or {})
         layouts = [Layout.of_frame(name, "table", table.reset_index()) for name, table in frames.tables.items()]
         layouts += [Layout.of_frame(name, "link", table) for name, table in frames.links.items()]

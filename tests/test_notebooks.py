@@ -16,16 +16,15 @@ and fails the test.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_env import isolated_jupyter
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,21 +72,8 @@ def _reap(marker: str, grace: float = 20.0) -> list[int]:
 @pytest.fixture
 def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A temporary ``python3`` kernelspec of this interpreter and private Jupyter folders; returns the marker."""
-    share = tmp_path / "jupyter-path"
-    spec_dir = share / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (brainstem_pandas tests)",
-        "language": "python",
-        "metadata": {"debugger": False},
-    }))
-    monkeypatch.setenv("JUPYTER_PATH", str(share))
-    for name, folder in [("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                         ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython")]:
-        (tmp_path / folder).mkdir()
-        monkeypatch.setenv(name, str(tmp_path / folder))
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # no migration warning from jupyter_core
+    for name, value in isolated_jupyter(tmp_path).items():
+        monkeypatch.setenv(name, value)
     for name in BRAINSTEM_VARIABLES:  # the notebooks must take their own-sandbox path
         monkeypatch.delenv(name, raising=False)
     marker = uuid.uuid4().hex

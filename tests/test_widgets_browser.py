@@ -18,7 +18,6 @@ Jupyter's config, data and runtime folders are temporary ones.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import signal
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from jupyter_env import isolated_jupyter
 
 import brainstem_pandas as bsp
 
@@ -92,18 +92,6 @@ def kill(pids: list[int], sig: signal.Signals) -> None:
             pass
 
 
-def kernel_dir(root: Path) -> Path:
-    """A Jupyter data folder whose ``python3`` kernel runs this interpreter (first on JUPYTER_PATH)."""
-    spec = root / "kernels" / "python3"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (brainstem_pandas tests)",
-        "language": "python",
-    }))
-    return root
-
-
 @contextmanager
 def voila(notebook: Path, env_extra: dict[str, str], work: Path) -> Iterator[str]:
     """Serve ``notebook`` with Voila on a free loopback port; yield its URL; always stop it and its kernels."""
@@ -111,12 +99,7 @@ def voila(notebook: Path, env_extra: dict[str, str], work: Path) -> Iterator[str
     env = {k: v for k, v in os.environ.items()
            if k not in ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH")}
     env.update({
-        "JUPYTER_PATH": str(kernel_dir(work / "jupyter-path")),
-        "JUPYTER_CONFIG_DIR": str(work / "jupyter-config"),
-        "JUPYTER_DATA_DIR": str(work / "jupyter-data"),
-        "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),
-        "IPYTHONDIR": str(work / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
+        **isolated_jupyter(work),
         "PYTHONUNBUFFERED": "1",
         **env_extra,
     })
