@@ -69,7 +69,7 @@ import pyarrow.compute as pc
 from brainstem_pandas import catalog, query
 from brainstem_pandas.errors import ConfigurationError, QueryError, SnapshotError
 from brainstem_pandas.frames import LinkedFrames
-from brainstem_pandas.pagination import Page
+from brainstem_pandas.pagination import OffsetPaginator, Page
 
 DEFAULT_PAGE_SIZE = 100
 # dynamic-rest's is_truthy: these texts are false, every other text is true.
@@ -780,11 +780,16 @@ class OfflineSource:
         if total == 0:
             yield Page(number=0, records=[], related={}, total=0, raw_count=0)
             return
-        for number, start in enumerate(range(0, total, page_size)):
+        # The same overlapping pages as online; the seam record is dropped as the walk's check drops it.
+        pager = OffsetPaginator(page_size)
+        starts = [0] + [p["offset"] for p in pager.plan(total, None)]
+        for number, start in enumerate(starts):
             chunk = positions[start:start + page_size]
             records = shape.rows(chunk.tolist())
             related = self._related(model, records, paths) if paths else {}
-            yield Page(number=number, records=records, related=related, total=total, raw_count=len(records))
+            shared = pager.overlap if number else 0
+            yield Page(number=number, records=records[shared:], related=related, total=total,
+                       raw_count=len(records))
 
     def _related(self, model: str, records: list[dict], paths: list[tuple[str, ...]]) -> dict[str, list[dict]]:
         """Records reachable from ``records`` along each include path, by list key (dynamic-rest's sideloads).

@@ -14,6 +14,12 @@ concurrently and yielded in page order; without a total the walk is sequential.
 
 Every walk checks itself: records are de-duplicated by id, the number of unique
 records must equal the total, and the total must not change during the walk.
+Offset pages also overlap by one record (a *seam*): page n+1 starts with the
+record that ended page n. A record created and another deleted between two page
+requests leave the total unchanged yet shift every later page by one, skipping a
+record silently; the seam sees that shift. Because the toolkit always sorts on a
+unique key last (``id``), a walk whose every seam matches holds every record that
+existed throughout it.
 :func:`fetch_all` re-walks a bounded number of times when the check fails and then
 raises :class:`~brainstem_pandas.errors.PaginationError` with the figures (or
 warns, if asked to).
@@ -129,6 +135,8 @@ class Paginator:
     """A pagination style: parameters per page, and when the walk ends."""
 
     page_size: int = MAX_PAGE_SIZE
+    # Records each page shares with the one before it (see the module docstring).
+    overlap: int = 0
 
     def first_params(self) -> dict[str, Any]:
         """Parameters of the first page."""
@@ -148,14 +156,23 @@ class OffsetPaginator(Paginator):
 
     Examples
     --------
+    Each page after the first starts on the last record of the one before (one
+    record of overlap, the seam the walk checks):
+
     >>> OffsetPaginator(100).plan(250, Page(0, [{}] * 100))
-    [{'limit': 100, 'offset': 100}, {'limit': 100, 'offset': 200}]
+    [{'limit': 100, 'offset': 99}, {'limit': 100, 'offset': 198}]
     """
 
     def __init__(self, limit: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ConfigurationError(f"limit must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not {limit}.")
         self.page_size = limit
+        self.overlap = 1 if limit > 1 else 0  # pages of one record cannot overlap and still advance
+
+    @property
+    def step(self) -> int:
+        """How far each page's offset moves on."""
+        return self.page_size - self.overlap
 
     def first_params(self) -> dict[str, Any]:
         return {"limit": self.page_size, "offset": 0}
@@ -163,13 +180,14 @@ class OffsetPaginator(Paginator):
     def plan(self, total: int | None, first: Page) -> list[dict[str, Any]] | None:
         if total is None:
             return None
-        return [{"limit": self.page_size, "offset": o} for o in range(self.page_size, total, self.page_size)]
+        # Another page is needed while the one before ends short of the total.
+        return [{"limit": self.page_size, "offset": o} for o in range(self.step, total - self.overlap, self.step)]
 
     def next_params(self, page: Page, params: dict[str, Any]) -> dict[str, Any] | None:
         # Bare envelopes: a short page is the last one.
         if page.raw_count < self.page_size:
             return None
-        return {"limit": self.page_size, "offset": int(params.get("offset", 0)) + self.page_size}
+        return {"limit": self.page_size, "offset": int(params.get("offset", 0)) + self.step}
 
 
 class PageNumberPaginator(Paginator):
@@ -257,6 +275,9 @@ class Walk:
         self.received = 0
         self.totals: list[int] = []
         self.pages = 0
+        # Ids that ended the previous page, and the seams found broken: (page, expected id, id found).
+        self.tail: list[Any] = []
+        self.shifts: list[tuple[int, Any, Any]] = []
 
     # -- fetching ---------------------------------------------------------------
     def _fetch(self, number: int, page_params: dict[str, Any]) -> Page:
@@ -271,12 +292,29 @@ class Walk:
         return Page(number=number, records=records, related=related, total=total,
                     next_url=next_url, raw_count=len(records))
 
+    def _seam(self, page: Page) -> int:
+        """Check that ``page`` starts where the page before ended; return how many records to drop."""
+        ids = [r.get("id") if isinstance(r, dict) else None for r in page.records]
+        before, self.tail = self.tail, ids[-self.paginator.overlap:] if ids else []
+        head = ids[:len(before)]
+        if page.number == 0 or not before or not head:
+            return 0
+        if None in before or None in head:
+            return len(head)  # records without ids cannot be checked; skip the overlap by position
+        if head != before:
+            self.shifts.append((page.number, before[0], head[0]))
+            return 0
+        return len(head)
+
     def _account(self, page: Page) -> Page:
         # De-duplicate by id across the whole walk, and note the totals seen.
         if page.total is not None:
             self.totals.append(page.total)
+        shared = self._seam(page) if self.paginator.overlap else 0
         unique = []
-        for record in page.records:
+        for position, record in enumerate(page.records):
+            if position < shared:
+                continue  # the seam record, already counted with the page before
             key = record.get("id") if isinstance(record, dict) else None
             if key is None:
                 unique.append(record)
@@ -366,6 +404,11 @@ class Walk:
         if self.totals and len(set(self.totals)) > 1:
             return (f"the total changed during the walk ({self.totals[0]} -> {self.totals[-1]}): records were "
                     "added or removed meanwhile")
+        if self.shifts:
+            number, ended, began = self.shifts[0]
+            return (f"pages shifted during the walk: page {number + 1} began with record {began}, not with "
+                    f"{ended} which ended page {number}, so a record may have been skipped "
+                    f"({len(self.shifts)} shifted seam(s)); records were added, removed or re-sorted meanwhile")
         if self.expected is not None and self.received != self.expected:
             return f"received {self.received} unique records but the server announced {self.expected}"
         if self.expected is None and self.duplicates:
@@ -383,7 +426,9 @@ def check_walk(walk: Walk, on_inconsistency: str, walks: int = 1) -> None:
     problem = walk.problem()
     if problem is None:
         return
-    message = (f"Incomplete read of {walk.url}: {problem} (after {walks} walk(s)). "
+    announced = "no total announced" if walk.expected is None else f"{walk.expected} announced"
+    message = (f"Incomplete read of {walk.url}: {problem} (after {walks} walk(s); last walk: "
+               f"{walk.received} unique records received, {announced}, {walk.pages} pages). "
                "Read again when the data is not being changed, or pass on_inconsistency='warn' to accept it.")
     if on_inconsistency == "warn":
         warnings.warn(message, RuntimeWarning, stacklevel=3)
