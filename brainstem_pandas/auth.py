@@ -24,10 +24,12 @@ import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urljoin
 
 import requests
 
 from brainstem_pandas.errors import AuthenticationError, ResponseError
+from brainstem_pandas.transport import check_secure
 
 ENV_TOKENS = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 # Renew access tokens this long before they expire.
@@ -95,15 +97,26 @@ def find_token(token: str | None = None, path: Path | None = None) -> tuple[str 
     ('abc', 'argument')
     """
     if token:
-        return token.strip(), "argument"
+        return _sendable(token.strip(), "argument")
     for name in ENV_TOKENS:
         value = os.environ.get(name, "").strip()
         if value:
-            return value, f"environment variable {name}"
+            return _sendable(value, f"environment variable {name}")
     cached = load_cached_token(path)
     if cached:
-        return cached, f"token file {path or token_file()}"
+        return _sendable(cached, f"token file {path or token_file()}")
     return None, ""
+
+
+def _sendable(token: str, source: str) -> tuple[str, str]:
+    """``token`` and its source, once sure it fits in a header (else the HTTP library fails, quoting it)."""
+    bad = next((c for c in token if not "!" <= c <= "~"), None)
+    if bad is None:
+        return token, source
+    what = ("a line break" if bad in "\r\n" else "a space" if bad.isspace()
+            else "a control character" if ord(bad) < 128 else "a character that is not plain ASCII")
+    raise AuthenticationError(f"The token from {source} holds {what}, so it cannot be sent. Copy the token again "
+                              "(one word: letters, digits and punctuation only) and pass it again.")
 
 
 class StaticToken:
@@ -174,9 +187,15 @@ class TokenPair:
 
 def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
     try:
-        response = requests.post(url, json=payload, timeout=AUTH_TIMEOUT)
+        # Never follow a redirect: a 307/308 would post the password, refresh token or device code on to
+        # wherever the Location points.
+        response = requests.post(url, json=payload, timeout=AUTH_TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         raise AuthenticationError(f"POST {url} failed: {exc}. Is the server URL right?") from exc
+    if response.is_redirect:
+        target = urljoin(url, response.headers["Location"])
+        raise AuthenticationError(f"POST {url} was redirected to {target}; sign-in details are sent only to the "
+                                  "address given. If the server has moved, connect to its new address.")
     if response.status_code == 404:  # checked first: servers answer unknown URLs with HTML pages
         raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
     try:
@@ -186,19 +205,31 @@ def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
                             response.status_code) from None
     if response.status_code >= 400:
         detail = data.get("detail") if isinstance(data, dict) else data
-        raise AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
+        refused = AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
+        refused.status = response.status_code  # lets a caller add advice that fits the refusal
+        raise refused
     return data if isinstance(data, dict) else {}
 
 
-def password_login(base_url: str, email: str, password: str) -> TokenPair:
+def password_login(base_url: str, email: str, password: str, *, allow_insecure_http: bool = False) -> TokenPair:
     """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
+
+    Plain http to a host that is not loopback is refused before anything is sent,
+    unless ``allow_insecure_http``.
 
     Examples
     --------
     >>> pair = password_login("http://127.0.0.1:8000", "demo@brainstem.sandbox", "...")  # doctest: +SKIP
     """
     root = base_url.rstrip("/")
-    data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password})
+    check_secure(root, allow_insecure_http, "a password")
+    try:
+        data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password})
+    except AuthenticationError as exc:
+        if getattr(exc, "status", None) not in (400, 401):
+            raise
+        raise AuthenticationError(f"{exc} Check the email and password, or connect with a personal access "
+                                  "token (bsp.connect(token=...)).") from exc
     if "access" not in data or "refresh" not in data:
         raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
     return TokenPair(access=data["access"], refresh=data["refresh"],
@@ -264,9 +295,11 @@ class DeviceLogin:
             f"{self.verification_uri}. Run the sign-in again.")
 
 
-def start_device_login(base_url: str, client_name: str = "brainstem-pandas") -> DeviceLogin:
-    """Open a device authorization session (``POST /api/auth/device/``)."""
+def start_device_login(base_url: str, client_name: str = "brainstem-pandas", *,
+                       allow_insecure_http: bool = False) -> DeviceLogin:
+    """Open a device authorization session (``POST /api/auth/device/``); plain http only to loopback or if allowed."""
     root = base_url.rstrip("/")
+    check_secure(root, allow_insecure_http, "a browser sign-in (its device code and token)")
     data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name})
     try:
         return DeviceLogin(base_url=root, device_code=data["device_code"], user_code=data["user_code"],
@@ -279,7 +312,7 @@ def start_device_login(base_url: str, client_name: str = "brainstem-pandas") -> 
 
 
 def device_login(base_url: str, *, open_browser: bool = True, timeout: float | None = None,
-                 show: Callable[[str], None] | None = None) -> str:
+                 show: Callable[[str], None] | None = None, allow_insecure_http: bool = False) -> str:
     """Run the whole browser sign-in and return a personal access token.
 
     Parameters
@@ -290,9 +323,11 @@ def device_login(base_url: str, *, open_browser: bool = True, timeout: float | N
         Give up after this many seconds (default: the server's window, 15 min).
     show : callable, optional
         Where to write the instructions (default: ``print``, looked up at call time).
+    allow_insecure_http : bool
+        Permit plain http to a host that is not loopback.
     """
     show = show or print
-    login = start_device_login(base_url)
+    login = start_device_login(base_url, allow_insecure_http=allow_insecure_http)
     show(f"To sign in, open {login.verification_uri_complete}\n"
          f"or go to {login.verification_uri} and enter the code {login.user_code}.")
     if open_browser:

@@ -15,6 +15,7 @@ list); ``read --snapshot PATH`` answers from a snapshot, offline.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -208,7 +209,10 @@ def run_read(args: argparse.Namespace) -> int:
     if args.include:
         lf = client.read_linked(args.model, include=args.include, filters=filters, sort=sort)
         folder = Path(args.out)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cannot_write(folder, exc) from None
         for name, frame in lf.to_dict().items():
             _write(frame, args.format, folder / f"{name}.{args.format}")
         print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
@@ -232,11 +236,21 @@ def _write(frame: Any, fmt: str, path: Path | None) -> None:
         sys.stdout.write(text)
         return
     tmp = path.with_name(f".{path.name}.partial")
-    if fmt == "parquet":
-        _parquet_ready(frame).to_parquet(tmp)
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        if fmt == "parquet":
+            _parquet_ready(frame).to_parquet(tmp)
+        else:
+            tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> ConfigurationError:
+    return ConfigurationError(f"Cannot write {path}: {exc.strerror or exc}. Choose an --out path you can write "
+                              "to, in a folder that exists.")
 
 
 def _parquet_ready(frame: Any) -> Any:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -20,6 +21,7 @@ from brainstem_pandas.errors import (
     ConfigurationError,
     NotFoundError,
     PermissionDeniedError,
+    QueryError,
     ResponseError,
     SnapshotError,
     ValidationError,
@@ -79,9 +81,8 @@ class Client:
                  page_size: int = MAX_PAGE_SIZE, timeout: tuple[float, float] = (10.0, 120.0),
                  retry: RetryPolicy | None = None, allow_insecure_http: bool = False, source: str = "") -> None:
         self.portal = _check_portal(portal)
-        if workers < 1:
-            raise ConfigurationError("workers must be at least 1.")
-        OffsetPaginator(page_size)  # validates the page size early
+        _check_workers(workers)
+        _check_page_size(page_size)
         self.workers, self.progress, self.page_size = workers, progress, page_size
         self.source = source
         self.transport = Transport(url, credentials, timeout=timeout, retry=retry, pool_size=workers,
@@ -126,7 +127,7 @@ class Client:
         spec = catalog.model(model)
         params = build_params(spec, filters=filters, sort=sort, include=include)
         return Walk(self.transport, self.endpoint(spec.name, portal), params, OffsetPaginator(self.page_size),
-                    spec.list_key, model=spec, workers=workers or self.workers,
+                    spec.list_key, model=spec, workers=self.workers if workers is None else workers,
                     progress=self.progress if progress is None else progress, description=spec.name)
 
     def iter_pages(self, model: str, filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
@@ -145,6 +146,7 @@ class Client:
         >>> for page in client.iter_pages("session", include=["projects"]):  # doctest: +SKIP
         ...     print(len(page.records), len(page.related.get("projects", [])))
         """
+        _check_read_options(workers, on_inconsistency)
         walk = self._walk(model, filters, sort, include, portal, progress, workers)
         yield from walk
         check_walk(walk, on_inconsistency)
@@ -173,6 +175,7 @@ class Client:
         --------
         >>> client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])  # doctest: +SKIP
         """
+        _check_read_options(workers, on_inconsistency)
         spec = catalog.model(model)
         pages = fetch_all(lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
                           on_inconsistency=on_inconsistency)
@@ -196,6 +199,7 @@ class Client:
         >>> lf.merge("session", "projects")                                        # doctest: +SKIP
         >>> everything = client.read_linked(client.readable_models())              # doctest: +SKIP
         """
+        _check_read_options(workers, on_inconsistency)
         queries = self._queries(model, include, filters, sort)
         builder = FrameBuilder(queries[0][0])
         for name, inc, flt, srt in queries:
@@ -278,6 +282,7 @@ class Client:
         from brainstem_pandas.snapshot import SnapshotWriter
 
         portal = _check_portal(portal or self.portal)
+        _check_read_options(workers, on_inconsistency)
         everything = models is None
         queries = self._queries(self.readable_models(portal) if everything else models, include, filters, None)
         with SnapshotWriter(path, server=self.url, portal=portal, primary=queries[0][0]) as writer:
@@ -294,6 +299,11 @@ class Client:
     def _url_walk(self, url: str, records_key: str, paginator: Paginator | None,
                   params: Mapping[str, Any] | None, progress: bool | None) -> Any:
         pager = paginator or PageNumberPaginator(self.page_size)
+        # The paginator sets these on every page; a second value would make the server pick one of them.
+        clash = [key for key in (params or {}) if key in pager.first_params()]
+        if clash:
+            raise ConfigurationError(f"params sets {', '.join(map(repr, clash))}, which the paginator sets for "
+                                     f"every page; remove {clash[0]!r} from params (every page is read).")
         target = self.transport.url(url)
         return lambda: Walk(self.transport, target, list((params or {}).items()), pager, records_key,
                             workers=self.workers, progress=self.progress if progress is None else progress,
@@ -308,6 +318,7 @@ class Client:
         --------
         >>> client.read_url("/brainmaps/v1/brains/", params={"verified": "true"})  # doctest: +SKIP
         """
+        _check_read_options(None, on_inconsistency)
         pages = fetch_all(self._url_walk(url, records_key, paginator, params, progress),
                           on_inconsistency=on_inconsistency)
         frame = pd.DataFrame.from_records([r for p in pages for r in p.records])
@@ -322,6 +333,7 @@ class Client:
         --------
         >>> lf = client.read_url_linked("/brainmaps/v1/brains/", "brain")  # doctest: +SKIP
         """
+        _check_read_options(None, on_inconsistency)
         builder = fetch_into(self._url_walk(url, records_key, paginator, params, progress),
                              lambda: FrameBuilder(name), FrameBuilder.add_page, on_inconsistency=on_inconsistency)
         return builder.finish()
@@ -330,6 +342,7 @@ class Client:
         """One record as a dict (``include`` embeds related records inline)."""
         spec = catalog.model(model)
         params = include_params(spec, include) + ([("sideloading", "false")] if include else [])
+        _check_id(spec, id)
         url = self.endpoint(spec.name, portal, id)
         return _unwrap(self.transport.get(url, params=params), spec.detail_key, "GET", url)
 
@@ -349,6 +362,8 @@ class Client:
         """
         spec = catalog.model(model)
         method = "POST" if id is None else "PATCH"
+        if id is not None:
+            _check_id(spec, id)
         url = self.endpoint(spec.name, "private", id)
         if not isinstance(data, Mapping):
             raise ValidationError(method, url, 0, f"data must be a dict of fields, not {type(data).__name__}")
@@ -361,6 +376,7 @@ class Client:
     def delete(self, model: str, id: Any) -> None:
         """Delete a record (private portal)."""
         spec = catalog.model(model)
+        _check_id(spec, id)
         self.transport.request("DELETE", self.endpoint(spec.name, "private", id))
 
 
@@ -449,8 +465,9 @@ def _for_model(value: Any, model: str, models: list[str], what: str, kind: type)
     if per_model:
         unknown = [k for k in value if catalog.model(k).name not in models]
         if unknown:
-            raise ConfigurationError(f"{what} names {', '.join(map(repr, unknown))}, which is not among the "
-                                     f"models read: {', '.join(models)}.")
+            names = ", ".join(map(repr, unknown))
+            raise ConfigurationError(f"{what} names {names}, which is not among the models read: "
+                                     f"{', '.join(models)}. Add {names} to the models, or leave it out of {what}.")
         picked = {catalog.model(k).name: v for k, v in value.items()}
         return picked.get(model)
     return value
@@ -461,6 +478,40 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set)):
         return [encode_value(v) for v in value]
     return encode_value(value)
+
+
+def _check_workers(workers: Any) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
+                                 "to read page by page, or more for concurrent pages.")
+
+
+def _check_page_size(page_size: Any) -> None:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not "
+                                 f"{page_size!r}; pass page_size={MAX_PAGE_SIZE} or less.")
+
+
+def _check_read_options(workers: Any, on_inconsistency: Any) -> None:
+    """Options every read shares, checked before anything is sent or written."""
+    if workers is not None:
+        _check_workers(workers)
+    if on_inconsistency not in ("raise", "warn"):
+        raise ConfigurationError(f"on_inconsistency={on_inconsistency!r} is not an option; pass "
+                                 "on_inconsistency='raise' or 'warn'.")
+
+
+_ID_SHAPES = {"uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
+              "integer": re.compile(r"[0-9]+")}
+
+
+def _check_id(spec: catalog.Model, id: Any) -> None:
+    """Refuse ids that cannot name one record: None, blanks, or text that would change the URL's path."""
+    shape = _ID_SHAPES.get(spec.id_type)
+    text = "" if id is None or isinstance(id, bool) else str(id)
+    if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
+        raise QueryError(f"{id!r} is not a {spec.name} id (a {spec.id_type}); pass the id of one {spec.name}, "
+                         f"e.g. client.read({spec.name!r}).index[0].")
 
 
 def _check_portal(portal: str) -> str:
@@ -474,7 +525,8 @@ def _unwrap(body: Any, key: str, method: str, url: str, fallback: str | None = N
         for name in (key, fallback):
             if name and isinstance(body.get(name), dict):
                 return body[name]
-    raise ResponseError(method, url, f"the answer has no {key!r} record")
+    raise ResponseError(method, url, f"the answer has no {key!r} record; check that the URL is the BrainSTEM "
+                        "server's root and the model is the one meant")
 
 
 def connect(url: str | None = None, token: str | None = None, portal: str = "private", *,
@@ -518,7 +570,7 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
     if email or password:
         if not (email and password):
             raise ConfigurationError("Pass both email and password (or neither).")
-        pair = auth.password_login(url, email, password)
+        pair = auth.password_login(url, email, password, allow_insecure_http=allow_insecure_http)
         return Client(url, pair, source="email and password", **options)
     found, source = auth.find_token(token, path)
     if found:
@@ -531,19 +583,23 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
         raise AuthenticationError(
             "No BrainSTEM token found. Pass token=..., set BRAINSTEM_TOKEN, sign in once with "
             "bsp.login(), or use portal='public' for public data.")
-    new = login(url, remember=remember, open_browser=open_browser, token_path=path)
+    new = login(url, remember=remember, open_browser=open_browser, token_path=path,
+                allow_insecure_http=allow_insecure_http)
     return Client(url, auth.StaticToken(new), source="browser sign-in", **options)
 
 
 def login(url: str | None = None, *, remember: bool = True, open_browser: bool = True,
-          timeout: float | None = None, token_path: str | Path | None = None) -> str:
+          timeout: float | None = None, token_path: str | Path | None = None,
+          allow_insecure_http: bool = False) -> str:
     """Sign in through the browser (device flow) and return a personal access token.
 
     With ``remember`` the token is cached (mode 0600) where the official tools
-    look for it, so later ``connect()`` calls need nothing.
+    look for it, so later ``connect()`` calls need nothing. Plain http is refused
+    for hosts that are not loopback, unless ``allow_insecure_http``.
     """
     url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
-    token = auth.device_login(url, open_browser=open_browser, timeout=timeout)
+    token = auth.device_login(url, open_browser=open_browser, timeout=timeout,
+                              allow_insecure_http=allow_insecure_http)
     if remember:
         auth.save_token(token, Path(token_path) if token_path else None)
     return token

@@ -64,6 +64,22 @@ class BrainstemError(Exception):
         super().__init__(redact(message))
 
 
+def locate(exc: BrainstemError, where: str) -> BrainstemError:
+    """Prefix ``exc``'s message with where it happened, and keep that as ``exc.where``.
+
+    The transport knows the request but not which page of which walk it served;
+    the walk adds that, so a failure names the page to look at.
+
+    Examples
+    --------
+    >>> str(locate(ConfigurationError("bad"), "page 2 (offset=99)"))
+    'page 2 (offset=99): bad'
+    """
+    exc.where = where
+    exc.args = (f"{where}: {exc.args[0]}",) + tuple(exc.args[1:]) if exc.args else (where,)
+    return exc
+
+
 class ConfigurationError(BrainstemError, ValueError):
     """Invalid arguments, e.g. an unknown portal or an insecure URL for a token."""
 

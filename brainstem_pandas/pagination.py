@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, TypeVar
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import ConfigurationError, PaginationError, ResponseError
-from brainstem_pandas.transport import Transport
+from brainstem_pandas.errors import BrainstemError, ConfigurationError, PaginationError, ResponseError, locate
+from brainstem_pandas.transport import Transport, origin
 
 T = TypeVar("T")
 ENVELOPE_KEYS = frozenset({"count", "next", "previous", "meta"})
@@ -109,9 +109,9 @@ def _nested(records: list[dict[str, Any]], model: catalog.Model | None, out: dic
             _nested(inline, target, out)
 
 
-def split_answer(body: Any, records_key: str, model: catalog.Model | None = None
+def split_answer(body: Any, records_key: str, model: catalog.Model | None = None, url: str = ""
                  ) -> tuple[list[dict], dict[str, list[dict]], int | None, str | None]:
-    """(records, related, total, next link) of one list answer.
+    """(records, related, total, next link) of one list answer (from ``url``, named in errors).
 
     Raises
     ------
@@ -122,8 +122,8 @@ def split_answer(body: Any, records_key: str, model: catalog.Model | None = None
         return body, {}, None, None
     if not isinstance(body, dict) or not isinstance(body.get(records_key), list):
         keys = ", ".join(map(repr, body)) if isinstance(body, dict) else type(body).__name__
-        raise ResponseError("GET", "", f"the page has no {records_key!r} list (keys: {keys}); "
-                            "is this the right model and server?")
+        raise ResponseError("GET", url, f"the page has no {records_key!r} list (keys: {keys}). Check that the "
+                            "URL is the BrainSTEM server's root and that the model is right")
     records = body[records_key]
     related = {k: v for k, v in body.items()
                if k != records_key and k not in ENVELOPE_KEYS and isinstance(v, list)}
@@ -165,7 +165,8 @@ class OffsetPaginator(Paginator):
 
     def __init__(self, limit: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ConfigurationError(f"limit must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not {limit}.")
+            raise ConfigurationError(f"limit must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not {limit}; "
+                                     f"pass a page size of {MAX_PAGE_SIZE} or less.")
         self.page_size = limit
         self.overlap = 1 if limit > 1 else 0  # pages of one record cannot overlap and still advance
 
@@ -202,7 +203,7 @@ class PageNumberPaginator(Paginator):
     def __init__(self, page_size: int = MAX_PAGE_SIZE, page_param: str = "page",
                  size_param: str = "page_size") -> None:
         if page_size < 1:
-            raise ConfigurationError("page_size must be at least 1.")
+            raise ConfigurationError(f"page_size must be at least 1, not {page_size}; pass a positive page size.")
         self.page_size, self.page_param, self.size_param = page_size, page_param, size_param
 
     def first_params(self) -> dict[str, Any]:
@@ -266,7 +267,8 @@ class Walk:
                  records_key: str, *, model: catalog.Model | None = None, workers: int = 8,
                  progress: bool = True, description: str = "") -> None:
         if workers < 1:
-            raise ConfigurationError("workers must be at least 1.")
+            raise ConfigurationError(f"workers must be at least 1, not {workers}; pass workers=1 to fetch one page "
+                                     "at a time.")
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
         self.workers, self.progress, self.description = workers, progress, description
@@ -281,16 +283,29 @@ class Walk:
 
     # -- fetching ---------------------------------------------------------------
     def _fetch(self, number: int, page_params: dict[str, Any]) -> Page:
-        if "__url__" in page_params:
-            body = self.transport.get(page_params["__url__"])
-        else:
-            body = self.transport.get(self.url, params=self.params + list(page_params.items()))
         try:
-            records, related, total, next_url = split_answer(body, self.records_key, self.model)
-        except ResponseError as exc:
-            raise ResponseError("GET", self.url, f"page {number + 1}: {exc}") from None
+            if "__url__" in page_params:
+                body = self.transport.get(self._own(page_params["__url__"]))
+            else:
+                body = self.transport.get(self.url, params=self.params + list(page_params.items()))
+            records, related, total, next_url = split_answer(body, self.records_key, self.model, self.url)
+        except BrainstemError as exc:
+            shown = ", ".join(f"{k}={v}" for k, v in page_params.items() if k != "__url__") or "next link"
+            locate(exc, f"Page {number + 1} ({shown})")
+            raise
         return Page(number=number, records=records, related=related, total=total,
                     next_url=next_url, raw_count=len(records))
+
+    def _own(self, link: str) -> str:
+        """``link`` if it is on this walk's server; a next link elsewhere is refused."""
+        # The token is never sent there (the transport sees to that), but records from
+        # another server must not be mixed into this one's answer either.
+        if not self.transport.same_origin(link):
+            scheme, host, port = origin(link)
+            raise ResponseError("GET", self.url, f"the next link points to another server ({scheme}://{host}:{port}),"
+                                " so the walk stops rather than mix in its records. Check the server address you "
+                                "connected to (a proxy may be rewriting links), or read that server separately")
+        return link
 
     def _seam(self, page: Page) -> int:
         """Check that ``page`` starts where the page before ended; return how many records to drop."""
@@ -451,7 +466,8 @@ def fetch_into(make_walk: Callable[[], Walk], make_sink: Callable[[], T], add: C
         What to do when the last walk still does not add up.
     """
     if on_inconsistency not in ("raise", "warn"):
-        raise ConfigurationError("on_inconsistency must be 'raise' or 'warn'.")
+        raise ConfigurationError(f"on_inconsistency must be 'raise' or 'warn', not {on_inconsistency!r}; pass "
+                                 "on_inconsistency='raise' or 'warn'.")
     for attempt in range(1, rewalks + 2):
         walk, sink = make_walk(), make_sink()
         for page in walk:

@@ -75,7 +75,8 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
             current = catalog.all_models().get(field.related_model or "")
         elif i < len(parts) - 1:
             raise QueryError(f"{name!r} of {current.name} is not a relation, so "
-                             f"{'.'.join(parts[i + 1:])!r} cannot follow it in {dotted!r}.")
+                             f"{'.'.join(parts[i + 1:])!r} cannot follow it in {dotted!r}. Use {name!r} itself, "
+                             f"or a relation of {current.name}: {', '.join(f.name for f in current.relations)}.")
         else:
             current = None
     assert field is not None
@@ -125,25 +126,45 @@ def _check_value(target: Target, value: Any, key: str) -> None:
         try:
             datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise QueryError(f"Filter {key!r}: {value!r} is not an ISO 8601 {kind} (e.g. 2024-05-01).") from None
+            raise QueryError(f"Filter {key!r}: {value!r} is not an ISO 8601 {kind}; write it like 2024-05-01"
+                             f"{'T12:00:00Z' if kind == 'datetime' else ''}.") from None
     if kind == "integer" and target.operator != "isnull" and not isinstance(value, bool):
         try:
             int(value)
         except (TypeError, ValueError):
-            raise QueryError(f"Filter {key!r}: {value!r} is not an integer.") from None
+            raise QueryError(f"Filter {key!r}: {value!r} is not an integer; pass a whole number, e.g. 3.") from None
+
+
+def _check_in(key: str, path: str, encoded: list[str]) -> None:
+    if not encoded:
+        # No parameter would be sent at all, and the server would answer every record.
+        raise QueryError(f"Filter {key!r} got an empty list, which matches nothing; leave the read out "
+                         f"(or the filter, to match everything).")
+    for text in encoded:
+        # The server (dynamic-rest) reads an 'in' value like "[a,b]" as the two values a and b.
+        if text.startswith("[") and text.endswith("]") and "," in text:
+            raise QueryError(f"Filter {key!r}: the server would read {text!r} as a list of values, so it "
+                             f"cannot be matched with 'in'; use {{{path!r}: {text!r}}} for it instead.")
 
 
 def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """``filter{...}`` parameters for ``filters``, validated against the catalog."""
     params: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
     for key, value in (filters or {}).items():
         if not isinstance(key, str):
             raise QueryError(f"Filter names are strings like 'name.icontains', not {key!r}.")
         target = resolve(model, key)
         _check_value(target, value, key)
         name = target.path if target.operator == "exact" else f"{target.path}.{target.operator}"
-        values = value if target.operator == "in" else [value]
-        params += [(f"filter{{{name}}}", encode_value(v)) for v in values]
+        if name in seen:
+            # Two equal parameters: the server would keep the first and ignore the second.
+            raise QueryError(f"Filters {seen[name]!r} and {key!r} both ask for {name!r}; keep one of them.")
+        seen[name] = key
+        encoded = [encode_value(v) for v in (value if target.operator == "in" else [value])]
+        if target.operator == "in":
+            _check_in(key, target.path, encoded)
+        params += [(f"filter{{{name}}}", text) for text in encoded]
     return params
 
 
@@ -186,7 +207,7 @@ def include_params(model: catalog.Model, include: Iterable[str] | str | None) ->
             field = current.field(name)
             if not field.is_relation:
                 raise QueryError(f"Cannot include {item!r}: {name!r} of {current.name} is a {field.type} field, "
-                                 f"not a relation. Relations of {current.name}: "
+                                 f"not a relation; include one of {current.name}'s relations instead: "
                                  f"{', '.join(f.name for f in current.relations)}.")
             current = catalog.all_models().get(field.related_model or "")
         out.append(("include[]", f"{path}.*"))

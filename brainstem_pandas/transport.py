@@ -16,6 +16,7 @@ followed here, not by requests.
 
 from __future__ import annotations
 
+import collections
 import ipaddress
 import json
 import logging
@@ -46,6 +47,8 @@ log = logging.getLogger("brainstem_pandas")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_REDIRECTS = 5
+# Most paced 429 retries of one request (each waits as the server asks, within max_wait).
+MAX_PACED = 100
 _BROKEN_BODY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
 
@@ -66,7 +69,8 @@ class RetryPolicy:
     Parameters
     ----------
     attempts : int
-        Tries per request, the first included.
+        Tries per request, the first included. A 429 that says how long to wait
+        (``Retry-After``) is waited for without using up a try; ``max_wait`` bounds those.
     backoff : float
         First backoff delay in seconds; doubles per attempt (with jitter).
     max_delay : float
@@ -152,6 +156,22 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+def check_secure(url: str, allow_insecure_http: bool = False, what: str = "a token") -> None:
+    """Refuse to send ``what`` (a secret) over plain http to a host that is not loopback, unless allowed.
+
+    Examples
+    --------
+    >>> check_secure("http://127.0.0.1:8000")
+    >>> check_secure("http://example.org", allow_insecure_http=True)
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(url):
+        raise ConfigurationError(
+            f"Refusing to send {what} over plain http to {parts.hostname}: use https, "
+            "or pass allow_insecure_http=True if you really mean it."
+        )
+
+
 def _detail_and_errors(body: Any) -> tuple[str, dict[str, list[str]]]:
     if isinstance(body, dict):
         errors = {k: (v if isinstance(v, list) else [v]) for k, v in body.items()
@@ -198,13 +218,10 @@ class Transport:
                  pool_size: int = 8, allow_insecure_http: bool = False) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"Server URL {base_url!r} must look like https://www.brainstem.org")
-        if parts.scheme == "http" and credentials is not None and not allow_insecure_http \
-                and not is_loopback(base_url):
-            raise ConfigurationError(
-                f"Refusing to send a token over plain http to {parts.hostname}: use https, "
-                "or pass allow_insecure_http=True if you really mean it."
-            )
+            raise ConfigurationError(f"Server URL {base_url!r} needs a scheme and a host: write it like "
+                                     "https://www.brainstem.org (or http://127.0.0.1:8000 for a local sandbox).")
+        if credentials is not None:
+            check_secure(base_url, allow_insecure_http)
         self.base_url = base_url.rstrip("/") + "/"
         self.credentials = credentials
         self.timeout = timeout
@@ -217,6 +234,8 @@ class Transport:
         self.session.headers["User-Agent"] = f"brainstem-pandas/{__version__}"
         self.session.headers["Accept"] = "application/json"
         self.requests_sent = 0
+        # Why requests were retried: HTTP status or exception name -> count (figures for reports).
+        self.retries: collections.Counter[str] = collections.Counter()
         self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -271,7 +290,7 @@ class Transport:
         """
         method = method.upper()
         url = self.url(path_or_url)
-        waited, attempt, renewed = 0.0, 0, False
+        waited, attempt, paced, renewed = 0.0, 0, 0, False
         while True:
             retry_after: float | None = None
             try:
@@ -293,9 +312,18 @@ class Transport:
             retryable = method in IDEMPOTENT or (
                 isinstance(failure, requests.Response) and failure.status_code in (429, 503))
             delay = self.retry.delay(attempt, retry_after)
-            attempt += 1
-            if not retryable or attempt >= self.retry.attempts or waited + delay > self.retry.max_wait:
-                self._give_up(method, url, failure, attempt, retry_after)
+            # A 429 saying how long to wait is the server pacing its clients, not failing:
+            # it does not use up an attempt; the total wait (max_wait) bounds it instead.
+            if isinstance(failure, requests.Response) and failure.status_code == 429 and retry_after:
+                paced += 1
+            else:
+                attempt += 1
+            if not retryable or attempt >= self.retry.attempts or paced > MAX_PACED \
+                    or waited + delay > self.retry.max_wait:
+                self._give_up(method, url, failure, attempt + paced, retry_after)
+            reason = type(failure).__name__ if isinstance(failure, Exception) else str(failure.status_code)
+            with self._count_lock:
+                self.retries[reason] += 1
             log.debug("retrying %s %s in %.2f s (attempt %d): %s", method, url, delay, attempt,
                       failure if isinstance(failure, Exception) else failure.status_code)
             time.sleep(delay)
@@ -331,14 +359,16 @@ class Transport:
                 text = raw.decode("utf-8", errors="replace")
                 if status < 400:
                     looks = "HTML" if "html" in ctype or text.lstrip().startswith("<") else "text"
-                    raise ResponseError(method, url, f"the server answered {looks}, not JSON "
-                                        "(is the URL the API server's root?): " + truncate(text, 120), status)
+                    raise ResponseError(method, url, f"the server answered {looks}, not JSON"
+                                        "; check that the URL is the BrainSTEM server's root: " + truncate(text, 120),
+                                        status)
         if status >= 400:
             self._raise_status(method, url, status, body, text, retry_after)
         if status == 204:
             return None
         if body is None:
-            raise ResponseError(method, url, "the server answered an empty body where JSON was expected", status)
+            raise ResponseError(method, url, "the server answered an empty body where JSON was expected; check "
+                                "that the URL is the BrainSTEM server's root", status)
         return body
 
     @staticmethod

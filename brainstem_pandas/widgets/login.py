@@ -233,7 +233,7 @@ class LoginForm(widgets.VBox):
     def _browser_job(self, url: str) -> Callable[[], tuple[Client, str]] | None:
         """Open the device authorization and show its link; the returned job waits for the approval."""
         try:
-            self.device = auth.start_device_login(url)
+            self.device = auth.start_device_login(url, allow_insecure_http=self._insecure_ok)
         except Exception as exc:
             self._fail(exc, url, "browser")
             return None
@@ -263,10 +263,15 @@ class LoginForm(widgets.VBox):
         return client, how
 
     def _password_client(self, url: str, email: str, password: str) -> tuple[Client, str]:
-        pair = auth.password_login(url, email, password)
+        pair = auth.password_login(url, email, password, allow_insecure_http=self._insecure_ok)
         client = Client(url, pair, source="email and password", **self._options)
         self._check(client)
         return client, f"as {email}"
+
+    @property
+    def _insecure_ok(self) -> bool:
+        # The sign-in itself obeys the same opt-in as the client it makes.
+        return bool(self._options.get("allow_insecure_http", False))
 
     def _check(self, client: Client) -> None:
         # Servers have no "who am I" endpoint; a one-record list proves the credentials work.
