@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import difflib
 import hashlib
 import json
 import os
@@ -108,14 +109,40 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _clean_stale(path: Path) -> None:
-    """Remove hidden leftovers of snapshots to ``path`` whose writing process is gone (killed)."""
+def _stale(path: Path) -> list[Path]:
+    """Hidden leftovers of snapshots to ``path`` whose writing process is gone (killed)."""
     if not path.parent.is_dir():
-        return
+        return []
+    found = []
     for entry in path.parent.iterdir():
         match = _PARTIAL.match(entry.name)
         if match and match["name"] == path.name and not _pid_alive(int(match["pid"])):
-            shutil.rmtree(entry, ignore_errors=True)
+            found.append(entry)
+    return found
+
+
+def _recover(path: Path) -> None:
+    """Put a previous snapshot back at ``path`` if a writer was killed between its two renames.
+
+    Only the two-rename fallback (no ``renameat2``) has that moment: the previous
+    snapshot is whole under ``.NAME.previous-…`` and nothing is at ``path`` yet.
+    Finishing the interrupted step here is what a journal replay does.
+    """
+    if path.exists() or path.is_symlink():
+        return
+    previous = [p for p in _stale(path) if ".previous-" in p.name and (p / MANIFEST).is_file()]
+    if len(previous) == 1:
+        try:
+            os.rename(previous[0], path)
+        except OSError:
+            pass  # a folder we may not change: the caller reports the snapshot as missing
+
+
+def _clean_stale(path: Path) -> None:
+    """Recover an interrupted replacement, then remove what killed writers left behind."""
+    _recover(path)
+    for entry in _stale(path):
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def _check_target(path: Path) -> None:
@@ -289,11 +316,13 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         No readable manifest, or an unknown format or version.
     """
     folder = Path(path).expanduser()
+    _recover(folder)
     if not folder.exists():
         raise SnapshotError(f"No snapshot at {folder}: the folder does not exist. Take one with "
                             "client.snapshot(path) or `brainstem-pandas snapshot PATH`.")
     if not folder.is_dir():
-        raise SnapshotError(f"{folder} is a file, not a snapshot folder.")
+        raise SnapshotError(f"{folder} is a file, not a snapshot folder; give the snapshot folder (the one "
+                            f"holding {MANIFEST}).")
     file = folder / MANIFEST
     if not file.is_file():
         raise DamagedSnapshotError(f"{folder} has no {MANIFEST}, so it is not a complete snapshot. "
@@ -352,7 +381,9 @@ def read_table(path: str | os.PathLike, name: str, *, verify: bool = True,
     manifest = manifest or read_manifest(folder)
     tables = manifest["tables"]
     if name not in tables:
-        raise SnapshotError(f"Snapshot {folder} has no table {name!r}; it has: {', '.join(tables)}.")
+        close = difflib.get_close_matches(str(name), list(tables), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else " Pass one of its tables."
+        raise SnapshotError(f"Snapshot {folder} has no table {name!r}.{hint} It has: {', '.join(tables)}.")
     entry = tables[name]
     file = _checked_file(folder, name, entry, verify)
     try:
