@@ -67,8 +67,12 @@ def save_token(token: str, path: Path | None = None) -> Path:
     path = path or token_file()
     folder = path.parent
     if path == token_file() or not folder.exists():
-        folder.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
-        folder.chmod(stat.S_IRWXU)  # mkdir's mode is masked by the umask
+        # Every folder created on the way (e.g. ~/.config) is private too: mkdir(parents=True)
+        # would give the parents the umask's mode, which may let others in.
+        for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
+            missing.mkdir(mode=stat.S_IRWXU, exist_ok=True)
+            missing.chmod(stat.S_IRWXU)  # mkdir's mode is masked by the umask
+        folder.chmod(stat.S_IRWXU)
     # Create with 0600, and narrow a file that exists with wider modes before
     # writing: no moment where the token is readable by others.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

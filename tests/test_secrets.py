@@ -712,6 +712,7 @@ def test_default_token_cache_is_created_private(umask, home):
     assert path == home / ".config" / "brainstem" / "token"
     assert mode(path) == 0o600
     assert mode(path.parent) == 0o700  # created by the save
+    assert mode(path.parent.parent) == 0o700  # ~/.config too, created on the way
 
 
 def test_wider_token_cache_is_narrowed(umask, home):
