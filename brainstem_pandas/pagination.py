@@ -28,6 +28,7 @@ warns, if asked to).
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -272,6 +273,7 @@ class Walk:
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
         self.workers, self.progress, self.description = workers, progress, description
+        self.slots = threading.BoundedSemaphore(workers)
         self.seen: set = set()
         self.duplicates = 0
         self.received = 0
@@ -285,9 +287,10 @@ class Walk:
     def _fetch(self, number: int, page_params: dict[str, Any]) -> Page:
         try:
             if "__url__" in page_params:
-                body = self.transport.get(self._own(page_params["__url__"]))
+                body = self.transport.get(self._own(page_params["__url__"]), slots=self.slots)
             else:
-                body = self.transport.get(self.url, params=self.params + list(page_params.items()))
+                body = self.transport.get(self.url, params=self.params + list(page_params.items()),
+                                          slots=self.slots)
             records, related, total, next_url = split_answer(body, self.records_key, self.model, self.url)
         except BrainstemError as exc:
             shown = ", ".join(f"{k}={v}" for k, v in page_params.items() if k != "__url__") or "next link"
@@ -346,9 +349,11 @@ class Walk:
 
     def _planned(self, plan: list[dict[str, Any]]) -> Iterator[Page]:
         window = max(self.workers * 2, 1)
+        # A thread per page in the window, but only `workers` requests on the wire at once
+        # (self.slots): a page waiting to retry does not hold up the others.
         todo = iter(enumerate(plan, start=1))
         pending: deque[Future] = deque()
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="bsp-page")
+        pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix="bsp-page")
 
         def refill() -> None:
             while len(pending) < window:

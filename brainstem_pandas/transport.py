@@ -276,8 +276,13 @@ class Transport:
                 method, payload = "GET", None
         raise ResponseError(method, url, f"more than {MAX_REDIRECTS} redirects")
 
-    def request(self, method: str, path_or_url: str, *, params: Any = None, json_body: Any = None) -> Any:
+    def request(self, method: str, path_or_url: str, *, params: Any = None, json_body: Any = None,
+                slots: threading.Semaphore | None = None) -> Any:
         """Send a request with retries and return the decoded JSON (None for 204).
+
+        ``slots``, if given, is held while a request is on the wire and released
+        while waiting to retry, so callers sharing it keep that many requests in
+        flight even while some of them wait out a ``Retry-After``.
 
         Raises
         ------
@@ -294,7 +299,11 @@ class Transport:
         while True:
             retry_after: float | None = None
             try:
-                response, sent = self._send(method, url, params, json_body)
+                if slots is None:
+                    response, sent = self._send(method, url, params, json_body)
+                else:
+                    with slots:
+                        response, sent = self._send(method, url, params, json_body)
             except (requests.ConnectionError, requests.Timeout, *_BROKEN_BODY) as exc:
                 failure: Exception | requests.Response = exc
             else:
@@ -329,9 +338,9 @@ class Transport:
             time.sleep(delay)
             waited += delay
 
-    def get(self, path_or_url: str, params: Any = None) -> Any:
+    def get(self, path_or_url: str, params: Any = None, slots: threading.Semaphore | None = None) -> Any:
         """GET and decode; see :meth:`request`."""
-        return self.request("GET", path_or_url, params=params)
+        return self.request("GET", path_or_url, params=params, slots=slots)
 
     # -- answers -----------------------------------------------------------------
     def _give_up(self, method: str, url: str, failure: Any, attempts: int, retry_after: float | None) -> None:

@@ -89,3 +89,82 @@ def test_a_later_page_that_cannot_be_fetched_is_named(make_sandbox):
     assert info.value.where == "Page 3 (limit=100, offset=198)"
     assert "Wait and try again" in str(info.value)
     assert client.transport.requests_sent == 3
+
+
+class PagedServer:
+    """A list of 1,000 records on 127.0.0.1; the first request for one page is throttled.
+
+    Records the order in which requests were answered, and for each request as it
+    starts, its offset and how many requests are then in flight (itself included);
+    an offset of -1 marks the moment the 429 was answered.
+    """
+
+    def __init__(self, throttled_offset: int) -> None:
+        import http.server
+        import json
+        import threading
+        import time
+        from urllib.parse import parse_qs, urlsplit
+
+        self.log: list[str] = []
+        self.starts: list[tuple[int, int]] = []
+        self.in_flight = self.most = 0
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                offset, limit = int(query["offset"][0]), int(query["limit"][0])
+                with lock:
+                    outer.in_flight += 1
+                    outer.most = max(outer.most, outer.in_flight)
+                    outer.starts.append((offset, outer.in_flight))
+                    first = f"{offset}" not in outer.log and f"{offset} throttled" not in outer.log
+                time.sleep(0.05)  # long enough for the walk's requests to overlap
+                throttle = offset == throttled_offset and first
+                body = {"detail": "slow down"} if throttle else {
+                    "count": 1000, "sessions": [{"id": f"{i:04d}"} for i in range(offset, min(offset + limit, 1000))]}
+                data = json.dumps(body).encode()
+                with lock:
+                    outer.in_flight -= 1
+                    outer.log.append(f"{offset} throttled" if throttle else f"{offset}")
+                    if throttle:
+                        outer.starts.append((-1, outer.in_flight))  # marks the moment the 429 went out
+                self.send_response(429 if throttle else 200)
+                if throttle:
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "PagedServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_page_waiting_out_retry_after_does_not_hold_up_the_others():
+    with PagedServer(throttled_offset=99) as server:
+        client = bsp.connect(server.url, token="bst_pat_test0123456789", progress=False, workers=3)
+        frame = client.read_url("/api/private/stem/session/", "sessions", paginator=bsp.OffsetPaginator())
+    assert list(frame.index) == [f"{i:04d}" for i in range(1000)]
+    # Never more requests on the wire than workers, and all of them were used...
+    assert server.most == 3
+    # ...also while page 2 waited its second: the waiting page gave up its place on the
+    # wire, so the other pages went on three at a time, not two.
+    answered = server.starts.index(next(s for s in server.starts if s[0] == -1))
+    retry = [i for i, (offset, _) in enumerate(server.starts) if offset == 99][-1]
+    meanwhile = server.starts[answered + 1:retry]
+    assert len(meanwhile) >= 3 and max(n for _, n in meanwhile) == 3, server.starts
