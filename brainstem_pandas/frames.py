@@ -25,7 +25,8 @@ How related data is laid out by :class:`FrameBuilder`:
   ``<model>_id``, ``<target>_id`` and ``position`` (the API's order) and leaves
   the model table;
 - lists of objects (``download_links``) become *child tables* ``"<model>.<field>"``
-  keyed by ``<model>_id`` and ``position``;
+  keyed by ``<model>_id`` and ``position`` (an object's own field of either name
+  is kept as ``<field>.<name>``);
 - JSON objects (``extra_fields``) expand into ``extra_fields.<key>`` columns.
 
 Nothing is dropped: a value that cannot share its column's type is kept as text,
@@ -256,7 +257,8 @@ def _to_text(array: pa.Array) -> pa.Array:
     if pa.types.is_nested(array.type):
         return _json_text(array)
     try:
-        if pa.types.is_boolean(array.type):
+        if pa.types.is_boolean(array.type) or pa.types.is_floating(array.type):
+            # Python's spelling ("True", "2.0"), as values that clash within one batch are written.
             return pa.array([None if v is None else str(v) for v in array.to_pylist()], type=pa.string())
         return pc.cast(array, pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -287,6 +289,26 @@ def _text(values: list, label: str) -> pa.Array:
     return pa.array([_as_text(v) for v in values], type=pa.string())
 
 
+def _holds_float(kind: pa.DataType) -> bool:
+    if pa.types.is_struct(kind):
+        return any(_holds_float(f.type) for f in kind)
+    if pa.types.is_list(kind):
+        return _holds_float(kind.value_type)
+    return pa.types.is_floating(kind)
+
+
+def _bools_lost(values: list, kind: pa.DataType) -> bool:
+    """True if Arrow read a boolean of ``values`` as a number (next to a float it takes True for 1.0)."""
+    if not _holds_float(kind):
+        return False  # the common case: no float, nothing to check
+    if pa.types.is_struct(kind):
+        objects = [v for v in values if isinstance(v, dict)]
+        return any(_bools_lost([v.get(f.name) for v in objects], f.type) for f in kind)
+    if pa.types.is_list(kind):
+        return _bools_lost([i for v in values if isinstance(v, list) for i in v], kind.value_type)
+    return bool in set(map(type, values))
+
+
 def _column_array(values: list, label: str, kind: pa.DataType | None = None) -> pa.Array:
     """An Arrow array of one column's Python values; clashing values become text.
 
@@ -300,9 +322,17 @@ def _column_array(values: list, label: str, kind: pa.DataType | None = None) -> 
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             pass  # not what the catalog says: infer, and let the cast at the end complain
     try:
-        return pa.array(values)
+        array = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        pass
+        array = None
+    if array is not None and not _bools_lost(values, array.type):
+        return array
+    if all(v is None or isinstance(v, list) for v in values) and all(
+            i is None or isinstance(i, dict) for v in values if v for i in v):
+        # Lists of objects whose keys clash: their items are split per key too.
+        items = _column_array([i for v in values if v for i in v], label)
+        offsets = pa.array(np.cumsum([0] + [len(v or ()) for v in values]), type=pa.int32())
+        return pa.ListArray.from_arrays(offsets, items, mask=pa.array([v is None for v in values]))
     if not all(v is None or isinstance(v, dict) for v in values):
         return _text(values, label)
     keys: dict[str, None] = {}
@@ -391,12 +421,15 @@ class Plan:
         if array is None:
             array = pa.nulls(rows, self.kind)
         elif self.unify == "float":
-            array = array.cast(pa.float64())
+            try:
+                array = array.cast(self.kind)
+            except pa.ArrowInvalid:  # an integer beyond 2**53, which no float holds exactly
+                raise CastFailed(self.label) from None
         elif self.unify == "text":
             array = _to_text(array)
         elif self.unify == "json":
             array = _json_text(array)
-        if pa.types.is_null(array.type) and not pa.types.is_null(self.kind):
+        if array.type != self.kind and self.unify == "keep":  # nulls, or empty lists, in the column's type
             array = array.cast(self.kind)
         if self.declare == "text":
             return _to_text(array)
@@ -410,20 +443,31 @@ class Plan:
     def fallback(self) -> "Plan":
         """The same plan, but the column kept as text (with a warning)."""
         _warn(self.label, f"values do not all fit {self.target}")
+        if self.unify == "float":  # as within one page: numbers that cannot meet as floats are text
+            return Plan(self.label, "text", pa.string(), "text", pa.string())
         return Plan(self.label, self.unify, self.kind, "text", pa.string())
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
 
 def plan_column(kinds: Iterable[pa.DataType], dtype: Any, label: str) -> Plan:
     """The :class:`Plan` for a column whose chunks have ``kinds``, declared as ``dtype`` (None: infer).
 
-    Numbers of different widths meet as floats; lists of different item types as
-    JSON text; anything else that differs as text, with a warning.
+    Numbers of different widths meet as floats (also as list items); lists of other
+    different item types as JSON text; anything else that differs as text, with a warning.
     """
     present = {k for k in kinds if not pa.types.is_null(k)}
     unify = "keep"
+    if len(present) > 1 and all(pa.types.is_list(t) for t in present):
+        # A page of empty lists says nothing about their items: it fits the other pages' lists.
+        present = {t for t in present if not pa.types.is_null(t.value_type)} or present
     if len(present) > 1:
-        if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in present):
+        if all(_numeric(t) for t in present):
             unify, present = "float", {pa.float64()}
+        elif all(pa.types.is_list(t) and _numeric(t.value_type) for t in present):
+            unify, present = "float", {pa.list_(pa.float64())}  # as Arrow reads [1] and [2.5] in one page
         elif all(pa.types.is_list(t) for t in present):
             unify, present = "json", {pa.string()}
         else:
@@ -762,11 +806,18 @@ class Relation:
 
 
 class _Child:
-    """Rows of one child table (objects in a list) as Arrow chunks."""
+    """Rows of one child table (objects in a list) as Arrow chunks.
 
-    def __init__(self, parent_col: str) -> None:
-        self.parent_col = parent_col
+    An object's own field named like the parent id column or ``position`` is kept
+    as ``<field>.<name>`` (e.g. ``download_links.position``), so neither is lost.
+    """
+
+    def __init__(self, parent_col: str, field: str) -> None:
+        self.parent_col, self.field = parent_col, field
         self.data = _Chunks()
+
+    def _own(self, name: str) -> str:
+        return f"{self.field}.{name}" if name in (self.parent_col, "position") else name
 
     def add_lists(self, ids: pa.Array, lists: pa.Array) -> None:
         idx = pc.list_parent_indices(lists)
@@ -775,8 +826,9 @@ class _Child:
         self.data.put(chunk, self.parent_col, pc.take(ids, idx))
         self.data.put(chunk, "position", pa.array(_positions(idx.to_numpy(zero_copy_only=False)), type=pa.int64()))
         if pa.types.is_struct(flat.type):
-            for i in range(flat.type.num_fields):
-                name, sub = flat.type.field(i).name, flat.field(i)
+            # flatten(), not field(): a null object's fields are null, not Arrow's placeholders.
+            for field, sub in zip(flat.type, flat.flatten()):
+                name = self._own(field.name)
                 if pa.types.is_struct(sub.type):
                     for col, inner in _flatten_struct(name, sub):
                         self.data.put(chunk, col, inner)
@@ -931,7 +983,7 @@ class FrameBuilder:
     def child(self, model: str, field_name: str) -> _Child:
         key = f"{model}.{field_name}"
         if key not in self.childs:
-            self.childs[key] = _Child(f"{model}_id")
+            self.childs[key] = _Child(f"{model}_id", field_name)
             self._place(self.childs[key].data)
         return self.childs[key]
 

@@ -5,6 +5,9 @@ becomes ``filter{name.icontains}=rat&filter{projects.id}=...&filter{date_time.gt
 Every name is checked against the catalog before any request is sent: an unknown
 field, an operator that does not fit the field's type, or an include of something
 that is not a relation is a :class:`~brainstem_pandas.errors.QueryError` naming it.
+So is a filter the server would misread: an empty ``in`` list (no parameter, so every
+record), an ``in`` value like ``"[a,b]"`` (read as two values), or one field and
+operator asked twice (the server keeps the first).
 """
 
 from __future__ import annotations
