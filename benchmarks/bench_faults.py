@@ -56,12 +56,15 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of the faults")
+    parser.add_argument("--burst-429", type=int, default=1,
+                        help="requests throttled per drawn 429 (1: 5%% of requests answer 429)")
     args = parser.parse_args()
     seeded = round(args.sessions / VISIBLE_SHARE)
     print(f"starting two sandboxes with {seeded} seeded sessions, {args.latency_ms:g} ms latency; "
-          f"faults: {FAULTS}")
+          f"faults: {FAULTS}, 429 bursts of {args.burst_429}")
     with Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms) as clean_sb, \
-            Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms, faults=FAULTS) as faulty_sb:
+            Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms, faults=FAULTS,
+                    burst_429=args.burst_429) as faulty_sb:
         # One untimed read each, so that both servers' answer caches are equally warm.
         _, expected, _ = timed_read(clean_sb)
         timed_read(faulty_sb)

@@ -87,9 +87,11 @@ class RetryPolicy:
     2.0
     """
 
-    attempts: int = 6
+    # 8 tries with waits of 0.25, 0.5, 1, 2, 4, 8, 8 s (about 24 s in all, with jitter): a page
+    # survives a run of failures on a flaky server, and a dead one is given up in bounded time.
+    attempts: int = 8
     backoff: float = 0.25
-    max_delay: float = 30.0
+    max_delay: float = 8.0
     max_wait: float = 120.0
     statuses: frozenset = field(default=frozenset({429, 500, 502, 503, 504}))
 

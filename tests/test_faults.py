@@ -29,7 +29,10 @@ QUICK = bsp.RetryPolicy(attempts=4, backoff=0.01, max_wait=5.0)
 
 @pytest.fixture(scope="module")
 def servers():
-    with Sandbox(sessions=SEEDED, seed=SEED) as clean, Sandbox(sessions=SEEDED, seed=SEED, faults=FAULTS) as faulty:
+    # burst_429=1: each 429 is one request, so 5% of requests are throttled (the sandbox
+    # otherwise throttles the next three requests after each drawn 429).
+    with Sandbox(sessions=SEEDED, seed=SEED) as clean, \
+            Sandbox(sessions=SEEDED, seed=SEED, faults=FAULTS, burst_429=1) as faulty:
         yield clean, faulty
 
 
