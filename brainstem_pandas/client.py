@@ -34,7 +34,9 @@ from brainstem_pandas.pagination import (
     PageNumberPaginator,
     Paginator,
     Walk,
+    check_on_inconsistency,
     check_walk,
+    check_workers,
     fetch_all,
     fetch_into,
 )
@@ -81,8 +83,8 @@ class Client:
                  page_size: int = MAX_PAGE_SIZE, timeout: tuple[float, float] = (10.0, 120.0),
                  retry: RetryPolicy | None = None, allow_insecure_http: bool = False, source: str = "") -> None:
         self.portal = _check_portal(portal)
-        _check_workers(workers)
-        _check_page_size(page_size)
+        check_workers(workers)
+        OffsetPaginator(page_size)  # validates the page size early
         self.workers, self.progress, self.page_size = workers, progress, page_size
         self.source = source
         self.transport = Transport(url, credentials, timeout=timeout, retry=retry, pool_size=workers,
@@ -480,25 +482,11 @@ def _plain(value: Any) -> Any:
     return encode_value(value)
 
 
-def _check_workers(workers: Any) -> None:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigurationError(f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
-                                 "to read page by page, or more for concurrent pages.")
-
-
-def _check_page_size(page_size: Any) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ConfigurationError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not "
-                                 f"{page_size!r}; pass page_size={MAX_PAGE_SIZE} or less.")
-
-
 def _check_read_options(workers: Any, on_inconsistency: Any) -> None:
     """Options every read shares, checked before anything is sent or written."""
     if workers is not None:
-        _check_workers(workers)
-    if on_inconsistency not in ("raise", "warn"):
-        raise ConfigurationError(f"on_inconsistency={on_inconsistency!r} is not an option; pass "
-                                 "on_inconsistency='raise' or 'warn'.")
+        check_workers(workers)
+    check_on_inconsistency(on_inconsistency)
 
 
 _ID_SHAPES = {"uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),

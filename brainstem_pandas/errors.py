@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import Any, Iterable
 
 DETAIL_LIMIT = 300
 
@@ -64,6 +64,17 @@ class BrainstemError(Exception):
         super().__init__(redact(message))
 
 
+def close_names(name: str, choices: Iterable[str]) -> list[str]:
+    """Up to three of ``choices`` close to a misspelt ``name``, best first (for "did you mean").
+
+    Examples
+    --------
+    >>> close_names("sesion", ["session", "subject"])
+    ['session']
+    """
+    return difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.5)
+
+
 def locate(exc: BrainstemError, where: str) -> BrainstemError:
     """Prefix ``exc``'s message with where it happened, and keep that as ``exc.where``.
 
@@ -93,7 +104,7 @@ class UnknownNameError(QueryError, LookupError):
 
     def __init__(self, kind: str, name: str, choices: list[str], where: str = "") -> None:
         self.kind, self.name = kind, name
-        self.suggestions = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        self.suggestions = close_names(name, choices)
         hint = (
             f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?"
             if self.suggestions

@@ -132,6 +132,20 @@ def split_answer(body: Any, records_key: str, model: catalog.Model | None = None
     return records, related, envelope_total(body), envelope_next(body)
 
 
+def check_workers(workers: Any) -> None:
+    """Refuse a ``workers`` that is not a whole number of at least 1."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
+                                 "to read page by page, or more for concurrent pages.")
+
+
+def check_on_inconsistency(value: Any) -> None:
+    """Refuse an ``on_inconsistency`` other than "raise" or "warn"."""
+    if value not in ("raise", "warn"):
+        raise ConfigurationError(f"on_inconsistency must be 'raise' or 'warn', not {value!r}; pass "
+                                 "on_inconsistency='raise' or 'warn'.")
+
+
 class Paginator:
     """A pagination style: parameters per page, and when the walk ends."""
 
@@ -165,9 +179,9 @@ class OffsetPaginator(Paginator):
     """
 
     def __init__(self, limit: int = MAX_PAGE_SIZE) -> None:
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ConfigurationError(f"limit must be between 1 and {MAX_PAGE_SIZE} (the API's maximum), not {limit}; "
-                                     f"pass a page size of {MAX_PAGE_SIZE} or less.")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ConfigurationError(f"The page size (limit) must be between 1 and {MAX_PAGE_SIZE} (the API's "
+                                     f"maximum), not {limit!r}; pass page_size={MAX_PAGE_SIZE} or less.")
         self.page_size = limit
         self.overlap = 1 if limit > 1 else 0  # pages of one record cannot overlap and still advance
 
@@ -267,9 +281,7 @@ class Walk:
     def __init__(self, transport: Transport, url: str, params: list[tuple[str, str]], paginator: Paginator,
                  records_key: str, *, model: catalog.Model | None = None, workers: int = 8,
                  progress: bool = True, description: str = "") -> None:
-        if workers < 1:
-            raise ConfigurationError(f"workers must be at least 1, not {workers}; pass workers=1 to fetch one page "
-                                     "at a time.")
+        check_workers(workers)
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
         self.workers, self.progress, self.description = workers, progress, description
@@ -470,9 +482,7 @@ def fetch_into(make_walk: Callable[[], Walk], make_sink: Callable[[], T], add: C
     on_inconsistency : {"raise", "warn"}
         What to do when the last walk still does not add up.
     """
-    if on_inconsistency not in ("raise", "warn"):
-        raise ConfigurationError(f"on_inconsistency must be 'raise' or 'warn', not {on_inconsistency!r}; pass "
-                                 "on_inconsistency='raise' or 'warn'.")
+    check_on_inconsistency(on_inconsistency)
     for attempt in range(1, rewalks + 2):
         walk, sink = make_walk(), make_sink()
         for page in walk:

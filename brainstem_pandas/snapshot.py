@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import difflib
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from brainstem_pandas import __version__
-from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
+from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_names
 from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Relation, arrow_frame
 
 FORMAT = "brainstem-pandas-snapshot"
@@ -381,7 +380,7 @@ def read_table(path: str | os.PathLike, name: str, *, verify: bool = True,
     manifest = manifest or read_manifest(folder)
     tables = manifest["tables"]
     if name not in tables:
-        close = difflib.get_close_matches(str(name), list(tables), n=3, cutoff=0.5)
+        close = close_names(name, tables)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else " Pass one of its tables."
         raise SnapshotError(f"Snapshot {folder} has no table {name!r}.{hint} It has: {', '.join(tables)}.")
     entry = tables[name]

@@ -17,6 +17,7 @@ followed here, not by requests.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ipaddress
 import json
 import logging
@@ -301,11 +302,8 @@ class Transport:
         while True:
             retry_after: float | None = None
             try:
-                if slots is None:
+                with slots or contextlib.nullcontext():
                     response, sent = self._send(method, url, params, json_body)
-                else:
-                    with slots:
-                        response, sent = self._send(method, url, params, json_body)
             except (requests.ConnectionError, requests.Timeout, *_BROKEN_BODY) as exc:
                 failure: Exception | requests.Response = exc
             else:
