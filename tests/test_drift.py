@@ -215,6 +215,29 @@ def test_records_renamed_across_pages_during_a_sorted_read_leave_no_silent_gap(c
         assert set(got) == before  # nothing was created or deleted: every record must be there
 
 
+def create_past(http: requests.Session, sb: Sandbox, project: str, boundary: str, name: str) -> str:
+    """Create a session whose id sorts after ``boundary``, and return its id.
+
+    The server draws ids at random; one that sorts before the boundary would land
+    on a page already read and undo the shift the test needs, so it is deleted and
+    drawn again.
+    """
+    for n in range(100):
+        answer = http.post(sb.url + SESSIONS, json={"name": f"{name}-{n}", "projects": [project]}, timeout=30)
+        answer.raise_for_status()
+        sid = answer.json()["session"]["id"]
+        if sid > boundary:
+            return sid
+        http.delete(f"{sb.url}{SESSIONS}{sid}/", timeout=30).raise_for_status()
+    raise AssertionError(f"no id past {boundary} in 100 draws")
+
+
+def id_at(http: requests.Session, sb: Sandbox, position: int) -> str:
+    """The id of the session at ``position`` in id order, now."""
+    body = http.get(sb.url + SESSIONS, params={"limit": 1, "offset": position, "sort[]": "id"}, timeout=30).json()
+    return body["sessions"][0]["id"]
+
+
 def test_a_create_and_a_delete_between_two_pages_are_seen_and_re_walked(churned, monkeypatch):
     # The case a count check cannot see: one record deleted from an early page and one
     # created, both between the requests for page 1 and page 2. Every page announces
@@ -223,9 +246,11 @@ def test_a_create_and_a_delete_between_two_pages_are_seen_and_re_walked(churned,
     sb, client, project, deletable = churned
     client = bsp.connect(sb.url, token=sb.token, progress=False, workers=1)
     before = ids_now(sb)
-    churn = Churn(sb, deletable, project, seed=0)
-    victim = min(deletable)  # lowest id: deleting it shifts every later page by one
-    churn.deletable = [victim]
+    ordered = sorted(before)
+    # A record on page 1: deleting it shifts every later page by one...
+    victim = min(deletable)
+    assert ordered.index(victim) < 99
+    created: set[str] = set()
     real_get = client.transport.get
     calls: list[int] = []
 
@@ -234,8 +259,9 @@ def test_a_create_and_a_delete_between_two_pages_are_seen_and_re_walked(churned,
         if offset not in (None, 0) and not calls:
             with requests.Session() as http:
                 http.headers["Authorization"] = f"Bearer {sb.token}"
-                churn._delete(http, 0)
-                churn._create(http, 0)
+                http.delete(f"{sb.url}{SESSIONS}{victim}/", timeout=30).raise_for_status()
+                # ...and one created past page 1's last record keeps the total as it was.
+                created.add(create_past(http, sb, project, ordered[99], "between"))
             calls.append(offset)
         return real_get(url, params=params, **kwargs)
 
@@ -245,7 +271,7 @@ def test_a_create_and_a_delete_between_two_pages_are_seen_and_re_walked(churned,
     monkeypatch.setattr(client, "_walk", lambda *a, **k: walks.append(1) or real_walk(*a, **k))
     frame = client.read("session")
     assert calls and len(walks) == 2  # the change happened mid-walk, and the walk was done again
-    assert set(frame.index) == ids_now(sb) == (before - {victim}) | churn.created
+    assert set(frame.index) == ids_now(sb) == (before - {victim}) | created
     assert frame.index.is_unique
 
 
@@ -254,17 +280,19 @@ def test_a_walk_with_a_shifted_seam_names_the_pages(churned, monkeypatch):
     client = bsp.connect(sb.url, token=sb.token, progress=False, workers=1)
     total = len(ids_now(sb))
     victims = iter(sorted(deletable))
-    names = (f"churn-seam-{n}" for n in range(10_000))
+    rounds = iter(range(10_000))
     real_get = client.transport.get
 
     def get(url, params=None, **kwargs):
-        # Before every page after the first: delete the lowest remaining record, create one.
-        if dict(params or []).get("offset") not in (None, 0):
+        # Before every page after the first: delete the lowest remaining record, and create
+        # one past the record that ended the page before (so the two do not cancel out).
+        offset = dict(params or []).get("offset")
+        if offset not in (None, 0):
             with requests.Session() as http:
                 http.headers["Authorization"] = f"Bearer {sb.token}"
+                ended = id_at(http, sb, offset)
                 http.delete(f"{sb.url}{SESSIONS}{next(victims)}/", timeout=30).raise_for_status()
-                http.post(sb.url + SESSIONS, json={"name": next(names), "projects": [project]},
-                          timeout=30).raise_for_status()
+                create_past(http, sb, project, ended, f"churn-seam-{next(rounds)}")
         return real_get(url, params=params, **kwargs)
 
     monkeypatch.setattr(client.transport, "get", get)
