@@ -56,15 +56,21 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of the faults")
-    parser.add_argument("--burst-429", type=int, default=1,
-                        help="requests throttled per drawn 429 (1: 5%% of requests answer 429)")
+    parser.add_argument(
+        "--burst-429", type=int, default=1, help="requests throttled per drawn 429 (1: 5%% of requests answer 429)"
+    )
     args = parser.parse_args()
     seeded = round(args.sessions / VISIBLE_SHARE)
-    print(f"starting two sandboxes with {seeded} seeded sessions, {args.latency_ms:g} ms latency; "
-          f"faults: {FAULTS}, 429 bursts of {args.burst_429}")
-    with Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms) as clean_sb, \
-            Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms, faults=FAULTS,
-                    burst_429=args.burst_429) as faulty_sb:
+    print(
+        f"starting two sandboxes with {seeded} seeded sessions, {args.latency_ms:g} ms latency; "
+        f"faults: {FAULTS}, 429 bursts of {args.burst_429}"
+    )
+    with (
+        Sandbox(sessions=seeded, seed=args.seed, latency_ms=args.latency_ms) as clean_sb,
+        Sandbox(
+            sessions=seeded, seed=args.seed, latency_ms=args.latency_ms, faults=FAULTS, burst_429=args.burst_429
+        ) as faulty_sb,
+    ):
         # One untimed read each, so that both servers' answer caches are equally warm.
         _, expected, _ = timed_read(clean_sb)
         timed_read(faulty_sb)
@@ -81,13 +87,17 @@ def main() -> None:
             requests.append(client.transport.requests_sent)
     rows = sum(len(t) for t in expected.tables.values())
     clean, faulty = statistics.median(clean_times), statistics.median(faulty_times)
-    print(f"sessions read                 : {len(expected['session']):>9,}  ({rows:,} rows in "
-          f"{len(expected.tables)} tables)")
-    print(f"fault-free read (median of {args.repeat}) : {clean:9.2f} s   runs: "
-          + ", ".join(f"{t:.2f}" for t in clean_times))
+    print(
+        f"sessions read                 : {len(expected['session']):>9,}  ({rows:,} rows in "
+        f"{len(expected.tables)} tables)"
+    )
+    print(
+        f"fault-free read (median of {args.repeat}) : {clean:9.2f} s   runs: "
+        + ", ".join(f"{t:.2f}" for t in clean_times)
+    )
     print(f"read through faults (median)  : {faulty:9.2f} s   runs: " + ", ".join(f"{t:.2f}" for t in faulty_times))
-    print(f"requests per faulty read      : " + ", ".join(map(str, requests)))
-    print(f"retries by reason (all runs)  : " + ", ".join(f"{k} x{v}" for k, v in sorted(retries.items())))
+    print("requests per faulty read      : " + ", ".join(map(str, requests)))
+    print("retries by reason (all runs)  : " + ", ".join(f"{k} x{v}" for k, v in sorted(retries.items())))
     print(f"equal to the fault-free read  : {sum(equal)} of {len(equal)} runs")
     print(f"faulty / fault-free           : {faulty / clean:9.2f}x   (target <= 3x)")
 

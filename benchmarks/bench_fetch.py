@@ -86,8 +86,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-cache", action="store_true",
-                        help="start the sandbox without its answer cache (raw Django cost per page)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="start the sandbox without its answer cache (raw Django cost per page)"
+    )
     args = parser.parse_args()
     seeded = round(args.sessions / VISIBLE_SHARE)
     print(f"building/starting a sandbox with {seeded} sessions, {args.latency_ms:g} ms latency per request ...")
@@ -103,8 +104,10 @@ def main() -> None:
             results["read"].append(run_read(sb, args.workers))
             results["official"].append(run_official(sb))
             results["floor"].append(run_floor(sb, args.workers, total))
-    print(f"\nsessions read: {total}   latency: {args.latency_ms:g} ms   workers: {args.workers}   "
-          f"repeats: {args.repeat} (best and median shown)   sandbox cache: {'off' if args.no_cache else 'on'}")
+    print(
+        f"\nsessions read: {total}   latency: {args.latency_ms:g} ms   workers: {args.workers}   "
+        f"repeats: {args.repeat} (best and median shown)   sandbox cache: {'off' if args.no_cache else 'on'}"
+    )
     print(f"{'client':<10} {'best s':>8} {'median s':>9} {'requests':>9} {'records':>8}")
     best = {}
     for name, runs in results.items():

@@ -128,8 +128,10 @@ def main() -> None:
     peak = traced_peak + arrow_peak
 
     sessions = len(lf["session"])
-    print(f"\nsessions: {sessions:,}   pages: {len(raw):,}   payload: {payload / 2**20:.1f} MiB   "
-          f"includes: {', '.join(args.include)}")
+    print(
+        f"\nsessions: {sessions:,}   pages: {len(raw):,}   payload: {payload / 2**20:.1f} MiB   "
+        f"includes: {', '.join(args.include)}"
+    )
     for name, df in lf.to_dict().items():
         if len(df):
             print(f"  {name:<34} {len(df):>9,} rows")

@@ -27,8 +27,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
         start = time.perf_counter()
-        _run_child(["build", "--sessions", str(args.sessions), "--seed", str(args.seed)],
-                   SandboxConfig(db_path=str(db)), timeout=900)
+        _run_child(
+            ["build", "--sessions", str(args.sessions), "--seed", str(args.seed)],
+            SandboxConfig(db_path=str(db)),
+            timeout=900,
+        )
         elapsed = time.perf_counter() - start
         con = sqlite3.connect(db)
         tables = [r[0] for r in con.execute("select name from sqlite_master where type='table' and name like 'api_%'")]
@@ -38,8 +41,17 @@ def main() -> None:
     total = sum(rows.values())
     print(f"sessions generated     : {rows.get('api_session', 0):,}")
     print(f"rows written (all)     : {total:,} in {len(tables)} tables")
-    for name in ("api_session", "api_session_projects", "api_sessiondatastorage", "api_behavior",
-                 "api_dataacquisition", "api_manipulation", "api_epoch", "api_subject", "api_procedure"):
+    for name in (
+        "api_session",
+        "api_session_projects",
+        "api_sessiondatastorage",
+        "api_behavior",
+        "api_dataacquisition",
+        "api_manipulation",
+        "api_epoch",
+        "api_subject",
+        "api_procedure",
+    ):
         print(f"  {name:<24}: {rows.get(name, 0):,}")
     print(f"database size          : {size / 2**20:.1f} MiB")
     print(f"build time (schema + data, one process): {elapsed:.1f} s  (target < 60 s)")

@@ -84,8 +84,13 @@ print(json.dumps({"seconds": seconds, "commit_seconds": writing[0], "base_kib": 
 
 
 def run(task: str, url: str, token: str, path: Path, include: list[str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, task, url, str(path), json.dumps(include)],
-                         check=True, capture_output=True, text=True, env={**os.environ, "BRAINSTEM_TOKEN": token})
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, task, url, str(path), json.dumps(include)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BRAINSTEM_TOKEN": token},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -122,31 +127,45 @@ def main() -> None:
         grow_snap = written["peak_kib"] - written["base_kib"]
         print(f"rows in all tables          : {written['rows']:>12,}")
         print(f"read_linked (fetch, memory) : {memory['seconds']:8.1f} s")
-        print(f"snapshot (fetch + write)    : {written['seconds']:8.1f} s   "
-              f"(of which {written['commit_seconds']:.1f} s writing Parquet at the end; the sandbox answers "
-              "this second walk from its cache)")
+        print(
+            f"snapshot (fetch + write)    : {written['seconds']:8.1f} s   "
+            f"(of which {written['commit_seconds']:.1f} s writing Parquet at the end; the sandbox answers "
+            "this second walk from its cache)"
+        )
         print(f"read_snapshot (verified)    : {read['seconds']:8.2f} s")
         print(f"JSON payload                : {written['json_bytes'] / 2**20:8.1f} MiB")
         print(f"snapshot on disk            : {size / 2**20:8.1f} MiB   = {size / written['json_bytes']:.3f}x JSON")
-        print(f"peak memory read_linked     : {mib(memory['peak_kib'])} (+{mib(grow_mem).strip()} over "
-              f"{mib(memory['base_kib']).strip()} after imports)")
-        print(f"peak memory snapshot        : {mib(written['peak_kib'])} (+{mib(grow_snap).strip()} over "
-              f"{mib(written['base_kib']).strip()} after imports)")
-        print(f"snapshot / read_linked      : {grow_snap / grow_mem:8.2f}x of the added memory, "
-              f"{written['peak_kib'] / memory['peak_kib']:.2f}x of the whole process (target <= 0.5x)")
+        print(
+            f"peak memory read_linked     : {mib(memory['peak_kib'])} (+{mib(grow_mem).strip()} over "
+            f"{mib(memory['base_kib']).strip()} after imports)"
+        )
+        print(
+            f"peak memory snapshot        : {mib(written['peak_kib'])} (+{mib(grow_snap).strip()} over "
+            f"{mib(written['base_kib']).strip()} after imports)"
+        )
+        print(
+            f"snapshot / read_linked      : {grow_snap / grow_mem:8.2f}x of the added memory, "
+            f"{written['peak_kib'] / memory['peak_kib']:.2f}x of the whole process (target <= 0.5x)"
+        )
         print(f"peak memory read_snapshot   : {mib(read['peak_kib'])}")
         if full is not None and full_read is not None:
             full_size = folder_bytes(work / "full")
             tables = len(json.loads((work / "full" / "manifest.json").read_text())["tables"])
             print(f"\nfull snapshot (every readable model, {tables} tables, {full['rows']:,} rows)")
-            print(f"write (fetch + write)       : {full['seconds']:8.1f} s   "
-                  f"(of which {full['commit_seconds']:.1f} s writing Parquet at the end)")
+            print(
+                f"write (fetch + write)       : {full['seconds']:8.1f} s   "
+                f"(of which {full['commit_seconds']:.1f} s writing Parquet at the end)"
+            )
             print(f"read_snapshot (verified)    : {full_read['seconds']:8.2f} s")
             print(f"JSON payload                : {full['json_bytes'] / 2**20:8.1f} MiB")
-            print(f"snapshot on disk            : {full_size / 2**20:8.1f} MiB   = "
-                  f"{full_size / full['json_bytes']:.3f}x JSON")
-            print(f"peak memory                 : {mib(full['peak_kib'])} (+"
-                  f"{mib(full['peak_kib'] - full['base_kib']).strip()} after imports)")
+            print(
+                f"snapshot on disk            : {full_size / 2**20:8.1f} MiB   = "
+                f"{full_size / full['json_bytes']:.3f}x JSON"
+            )
+            print(
+                f"peak memory                 : {mib(full['peak_kib'])} (+"
+                f"{mib(full['peak_kib'] - full['base_kib']).strip()} after imports)"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

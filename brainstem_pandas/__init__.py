@@ -5,8 +5,7 @@
 >>> sessions = client.read("session", sort=["-date_time"])       # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
+from brainstem_pandas._version import __version__
 from brainstem_pandas.catalog import models  # noqa: E402
 from brainstem_pandas.client import Client, SnapshotClient, connect, login, logout  # noqa: E402
 from brainstem_pandas.errors import (  # noqa: E402

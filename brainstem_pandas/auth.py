@@ -117,10 +117,19 @@ def _sendable(token: str, source: str) -> tuple[str, str]:
     bad = next((c for c in token if not "!" <= c <= "~"), None)
     if bad is None:
         return token, source
-    what = ("a line break" if bad in "\r\n" else "a space" if bad.isspace()
-            else "a control character" if ord(bad) < 128 else "a character that is not plain ASCII")
-    raise AuthenticationError(f"The token from {source} holds {what}, so it cannot be sent. Copy the token again "
-                              "(one word: letters, digits and punctuation only) and pass it again.")
+    what = (
+        "a line break"
+        if bad in "\r\n"
+        else "a space"
+        if bad.isspace()
+        else "a control character"
+        if ord(bad) < 128
+        else "a character that is not plain ASCII"
+    )
+    raise AuthenticationError(
+        f"The token from {source} holds {what}, so it cannot be sent. Copy the token again "
+        "(one word: letters, digits and punctuation only) and pass it again."
+    )
 
 
 class StaticToken:
@@ -178,11 +187,11 @@ class TokenPair:
                 if isinstance(exc.__cause__, requests.RequestException):
                     raise  # the server was not reached: signing in again would not help
                 # The server refused the refresh token: only a new sign-in helps, so say so.
-                raise AuthenticationError(f"{exc} The sign-in has ended (the refresh token expired or "
-                                          "was used elsewhere): sign in again.") from exc
-            if "access" not in data or "refresh" not in data:
                 raise AuthenticationError(
-                    "The refresh token was rejected (expired or already used). Sign in again.")
+                    f"{exc} The sign-in has ended (the refresh token expired or was used elsewhere): sign in again."
+                ) from exc
+            if "access" not in data or "refresh" not in data:
+                raise AuthenticationError("The refresh token was rejected (expired or already used). Sign in again.")
             self.access, self.refresh = data["access"], data["refresh"]
             self.lifetime = float(data.get("expires_in") or 3600)
             self.expires_at = time.time() + self.lifetime
@@ -198,15 +207,18 @@ def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise AuthenticationError(f"POST {url} failed: {exc}. Is the server URL right?") from exc
     if response.is_redirect:
         target = urljoin(url, response.headers["Location"])
-        raise AuthenticationError(f"POST {url} was redirected to {target}; sign-in details are sent only to the "
-                                  "address given. If the server has moved, connect to its new address.")
+        raise AuthenticationError(
+            f"POST {url} was redirected to {target}; sign-in details are sent only to the "
+            "address given. If the server has moved, connect to its new address."
+        )
     if response.status_code == 404:  # checked first: servers answer unknown URLs with HTML pages
         raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
     try:
         data = response.json()
     except ValueError:
-        raise ResponseError("POST", url, "the server did not answer JSON; is this a BrainSTEM server?",
-                            response.status_code) from None
+        raise ResponseError(
+            "POST", url, "the server did not answer JSON; is this a BrainSTEM server?", response.status_code
+        ) from None
     if response.status_code >= 400:
         detail = data.get("detail") if isinstance(data, dict) else data
         refused = AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
@@ -232,14 +244,18 @@ def password_login(base_url: str, email: str, password: str, *, allow_insecure_h
     except AuthenticationError as exc:
         if getattr(exc, "status", None) not in (400, 401):
             raise
-        raise AuthenticationError(f"{exc} Check the email and password, or connect with a personal access "
-                                  "token (bsp.connect(token=...)).") from exc
+        raise AuthenticationError(
+            f"{exc} Check the email and password, or connect with a personal access token (bsp.connect(token=...))."
+        ) from exc
     if "access" not in data or "refresh" not in data:
         raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
-    return TokenPair(access=data["access"], refresh=data["refresh"],
-                     expires_at=time.time() + float(data.get("expires_in") or 3600),
-                     refresh_url=f"{root}/api/auth/token/refresh/",
-                     lifetime=float(data.get("expires_in") or 3600))
+    return TokenPair(
+        access=data["access"],
+        refresh=data["refresh"],
+        expires_at=time.time() + float(data.get("expires_in") or 3600),
+        refresh_url=f"{root}/api/auth/token/refresh/",
+        lifetime=float(data.get("expires_in") or 3600),
+    )
 
 
 @dataclass
@@ -275,8 +291,12 @@ class DeviceLogin:
         error = str(data.get("error") or data)
         raise AuthenticationError(f"Browser sign-in failed: {reasons.get(error, error)}.")
 
-    def wait(self, timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
-             cancelled: Callable[[], bool] = lambda: False) -> str:
+    def wait(
+        self,
+        timeout: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> str:
         """Poll at the server's interval until approved, refused or ``timeout`` seconds pass.
 
         The last poll happens at the deadline, so an approval in the final
@@ -296,27 +316,41 @@ class DeviceLogin:
             sleep(min(max(self.interval, 0.2), left))
         raise AuthenticationError(
             f"Browser sign-in timed out after {limit:.0f} s: nobody approved {self.user_code} at "
-            f"{self.verification_uri}. Run the sign-in again.")
+            f"{self.verification_uri}. Run the sign-in again."
+        )
 
 
-def start_device_login(base_url: str, client_name: str = "brainstem-pandas", *,
-                       allow_insecure_http: bool = False) -> DeviceLogin:
+def start_device_login(
+    base_url: str, client_name: str = "brainstem-pandas", *, allow_insecure_http: bool = False
+) -> DeviceLogin:
     """Open a device authorization session (``POST /api/auth/device/``); plain http only to loopback or if allowed."""
     root = base_url.rstrip("/")
     check_secure(root, allow_insecure_http, "a browser sign-in (its device code and token)")
     data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name})
     try:
-        return DeviceLogin(base_url=root, device_code=data["device_code"], user_code=data["user_code"],
-                           verification_uri=data["verification_uri"],
-                           verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
-                           interval=float(data.get("interval") or 5), expires_in=float(data.get("expires_in") or 900))
+        return DeviceLogin(
+            base_url=root,
+            device_code=data["device_code"],
+            user_code=data["user_code"],
+            verification_uri=data["verification_uri"],
+            verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
+            interval=float(data.get("interval") or 5),
+            expires_in=float(data.get("expires_in") or 900),
+        )
     except KeyError as missing:
-        raise AuthenticationError(f"{root}/api/auth/device/ answered without {missing}; "
-                                  "this server does not offer browser sign-in.") from None
+        raise AuthenticationError(
+            f"{root}/api/auth/device/ answered without {missing}; this server does not offer browser sign-in."
+        ) from None
 
 
-def device_login(base_url: str, *, open_browser: bool = True, timeout: float | None = None,
-                 show: Callable[[str], None] | None = None, allow_insecure_http: bool = False) -> str:
+def device_login(
+    base_url: str,
+    *,
+    open_browser: bool = True,
+    timeout: float | None = None,
+    show: Callable[[str], None] | None = None,
+    allow_insecure_http: bool = False,
+) -> str:
     """Run the whole browser sign-in and return a personal access token.
 
     Parameters
@@ -332,8 +366,10 @@ def device_login(base_url: str, *, open_browser: bool = True, timeout: float | N
     """
     show = show or print
     login = start_device_login(base_url, allow_insecure_http=allow_insecure_http)
-    show(f"To sign in, open {login.verification_uri_complete}\n"
-         f"or go to {login.verification_uri} and enter the code {login.user_code}.")
+    show(
+        f"To sign in, open {login.verification_uri_complete}\n"
+        f"or go to {login.verification_uri} and enter the code {login.user_code}."
+    )
     if open_browser:
         try:
             webbrowser.open(login.verification_uri_complete)

@@ -210,16 +210,18 @@ def models() -> "pd.DataFrame":
 
     rows = []
     for m in all_models().values():
-        rows.append({
-            "model": m.name,
-            "app": m.app,
-            "kind": m.kind,
-            "url_segment": m.segment,
-            "list_key": m.list_key,
-            "detail_key": m.detail_key,
-            "public": "public" in m.portals.get("list", ()),
-            "writable": bool(m.portals.get("add") or m.portals.get("change")),
-            "fields": len(m.fields),
-            "relations": ", ".join(f"{f.name}->{f.related_model}{'[]' if f.many else ''}" for f in m.relations),
-        })
+        rows.append(
+            {
+                "model": m.name,
+                "app": m.app,
+                "kind": m.kind,
+                "url_segment": m.segment,
+                "list_key": m.list_key,
+                "detail_key": m.detail_key,
+                "public": "public" in m.portals.get("list", ()),
+                "writable": bool(m.portals.get("add") or m.portals.get("change")),
+                "fields": len(m.fields),
+                "relations": ", ".join(f"{f.name}->{f.related_model}{'[]' if f.many else ''}" for f in m.relations),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

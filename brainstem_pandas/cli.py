@@ -33,18 +33,31 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sessions", type=int, default=1000, help="number of seeded sessions")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the fault injector")
     p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every API request")
-    p.add_argument("--faults", default="", metavar="KIND=RATE,...",
-                   help="fractions of injected faults, e.g. 503=0.1,429=0.05,reset=0.02,truncate=0.01")
-    p.add_argument("--envelope", default="count", choices=["count", "meta", "bare"],
-                   help="list envelope: count/next/previous, meta.total_results, or bare")
+    p.add_argument(
+        "--faults",
+        default="",
+        metavar="KIND=RATE,...",
+        help="fractions of injected faults, e.g. 503=0.1,429=0.05,reset=0.02,truncate=0.01",
+    )
+    p.add_argument(
+        "--envelope",
+        default="count",
+        choices=["count", "meta", "bare"],
+        help="list envelope: count/next/previous, meta.total_results, or bare",
+    )
     p.add_argument("--rate-limit", type=int, default=0, help="requests per window per client (0 = off)")
     p.add_argument("--rate-window", type=int, default=60, help="rate-limit window in seconds")
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
-    p.add_argument("--no-cache", action="store_true",
-                   help="do not keep rendered answers between writes (measure raw Django cost)")
-    p.add_argument("--env-file", default=None, metavar="FILE",
-                   help="once serving, write BRAINSTEM_URL and BRAINSTEM_TOKEN lines to FILE (mode 0600), "
-                        "for scripts such as binder/start")
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not keep rendered answers between writes (measure raw Django cost)"
+    )
+    p.add_argument(
+        "--env-file",
+        default=None,
+        metavar="FILE",
+        help="once serving, write BRAINSTEM_URL and BRAINSTEM_TOKEN lines to FILE (mode 0600), "
+        "for scripts such as binder/start",
+    )
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,8 +68,12 @@ def _demo_parser(sub: argparse._SubParsersAction) -> None:
 
 def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default=None, help="server root (default: BRAINSTEM_URL or https://www.brainstem.org)")
-    p.add_argument("--portal", default="private", choices=["private", "public"],
-                   help="private (your data; needs a token) or public (anonymous)")
+    p.add_argument(
+        "--portal",
+        default="private",
+        choices=["private", "public"],
+        help="private (your data; needs a token) or public (anonymous)",
+    )
     p.add_argument("--workers", type=int, default=8, help="concurrent page requests")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -65,8 +82,13 @@ def _snapshot_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="write every readable model (or --models) as a Parquet snapshot folder")
     p.add_argument("out", help="snapshot folder (created; a previous snapshot there is replaced atomically)")
     p.add_argument("--models", nargs="+", default=None, help="models to snapshot (default: every readable one)")
-    p.add_argument("--include", nargs="+", default=None, metavar="[MODEL:]RELATION",
-                   help="relations to include: with every model, or MODEL:RELATION for one, e.g. session:projects")
+    p.add_argument(
+        "--include",
+        nargs="+",
+        default=None,
+        metavar="[MODEL:]RELATION",
+        help="relations to include: with every model, or MODEL:RELATION for one, e.g. session:projects",
+    )
     _connection(p)
 
 
@@ -80,11 +102,19 @@ def _diff_parser(sub: argparse._SubParsersAction) -> None:
 def _read_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("read", help="one model as CSV, JSON or Parquet (with --include: one file per table)")
     p.add_argument("model", help="model name, e.g. session")
-    p.add_argument("--filter", action="append", default=[], metavar="FIELD.OP=VALUE",
-                   help="repeatable, e.g. name.icontains=rat or date_time.gte=2024-01-01; "
-                        "lists for .in are comma-separated")
-    p.add_argument("--sort", default=None, metavar="FIELD,...",
-                   help="comma-separated fields, - for descending: --sort=-date_time,name")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="FIELD.OP=VALUE",
+        help="repeatable, e.g. name.icontains=rat or date_time.gte=2024-01-01; lists for .in are comma-separated",
+    )
+    p.add_argument(
+        "--sort",
+        default=None,
+        metavar="FIELD,...",
+        help="comma-separated fields, - for descending: --sort=-date_time,name",
+    )
     p.add_argument("--include", nargs="+", default=None, help="relations to read along (needs --out FOLDER)")
     p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
@@ -159,13 +189,24 @@ def summary(manifest: dict[str, Any], path: str) -> str:
     """A snapshot's tables as a small text table (rows, columns, size) with a heading."""
     import pandas as pd
 
-    rows = [{"table": name, "kind": t["kind"], "rows": t["rows"], "columns": len(t["columns"]),
-             "KiB": round(t["bytes"] / 1024, 1)} for name, t in manifest["tables"].items()]
+    rows = [
+        {
+            "table": name,
+            "kind": t["kind"],
+            "rows": t["rows"],
+            "columns": len(t["columns"]),
+            "KiB": round(t["bytes"] / 1024, 1),
+        }
+        for name, t in manifest["tables"].items()
+    ]
     table = pd.DataFrame(rows).set_index("table")
     shown = table[table["rows"] > 0]
-    lines = [f"Snapshot {path}: {len(table)} tables, {int(table['rows'].sum()):,} rows, "
-             f"{table['KiB'].sum() / 1024:.1f} MiB, from {manifest['server']} ({manifest['portal']} portal)",
-             f"{manifest['started']} -> {manifest['finished']}", ""]
+    lines = [
+        f"Snapshot {path}: {len(table)} tables, {int(table['rows'].sum()):,} rows, "
+        f"{table['KiB'].sum() / 1024:.1f} MiB, from {manifest['server']} ({manifest['portal']} portal)",
+        f"{manifest['started']} -> {manifest['finished']}",
+        "",
+    ]
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         lines.append(shown.to_string())
     empty = sorted(set(table.index) - set(shown.index))
@@ -188,8 +229,9 @@ def run_diff(args: argparse.Namespace) -> int:
         print("No differences.")
         return 0
     for model, change in diff.items():
-        print(f"{model}: {len(change['added'])} added, {len(change['removed'])} removed, "
-              f"{len(change['changed'])} changed")
+        print(
+            f"{model}: {len(change['added'])} added, {len(change['removed'])} removed, {len(change['changed'])} changed"
+        )
         for rid, columns in list(change["changed"].items())[:10]:
             print(f"  {rid}: {', '.join(columns)}")
         if len(change["changed"]) > 10:
@@ -249,8 +291,9 @@ def _write(frame: Any, fmt: str, path: Path | None) -> None:
 
 
 def _cannot_write(path: Path, exc: OSError) -> ConfigurationError:
-    return ConfigurationError(f"Cannot write {path}: {exc.strerror or exc}. Choose an --out path you can write "
-                              "to, in a folder that exists.")
+    return ConfigurationError(
+        f"Cannot write {path}: {exc.strerror or exc}. Choose an --out path you can write to, in a folder that exists."
+    )
 
 
 def _parquet_ready(frame: Any) -> Any:
@@ -282,25 +325,39 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
     try:
         faults = parse_faults(args.faults)
-        sb = Sandbox(sessions=args.sessions, seed=args.seed, port=args.port, latency_ms=args.latency_ms,
-                     faults=faults, envelope=args.envelope, rate_limit=args.rate_limit,
-                     rate_window=args.rate_window, workers=args.workers, cache=not args.no_cache)
+        sb = Sandbox(
+            sessions=args.sessions,
+            seed=args.seed,
+            port=args.port,
+            latency_ms=args.latency_ms,
+            faults=faults,
+            envelope=args.envelope,
+            rate_limit=args.rate_limit,
+            rate_window=args.rate_window,
+            workers=args.workers,
+            cache=not args.no_cache,
+        )
     except SandboxConfigError as exc:
         print(f"brainstem-pandas sandbox: {exc}", file=sys.stderr)
         return 2
     print(f"Building and starting the sandbox ({args.sessions} sessions)...", flush=True)
     with sb:
-        print(f"BrainSTEM sandbox at {sb.url}\n"
-              f"  API:       {sb.api_url}\n"
-              f"  email:     {sb.email}\n"
-              f"  password:  {sb.password}\n"
-              f"  token:     {sb.token}\n"
-              f"  envelope:  {sb.config.envelope}   faults: {faults or 'none'}   "
-              f"latency: {args.latency_ms:g} ms\n"
-              "Press Ctrl-C to stop.", flush=True)
+        print(
+            f"BrainSTEM sandbox at {sb.url}\n"
+            f"  API:       {sb.api_url}\n"
+            f"  email:     {sb.email}\n"
+            f"  password:  {sb.password}\n"
+            f"  token:     {sb.token}\n"
+            f"  envelope:  {sb.config.envelope}   faults: {faults or 'none'}   "
+            f"latency: {args.latency_ms:g} ms\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
         if args.env_file:
-            write_env_file(Path(args.env_file), {"BRAINSTEM_URL": sb.url, "BRAINSTEM_TOKEN": sb.token,
-                                                 "BRAINSTEM_SANDBOX_PID": str(os.getpid())})
+            write_env_file(
+                Path(args.env_file),
+                {"BRAINSTEM_URL": sb.url, "BRAINSTEM_TOKEN": sb.token, "BRAINSTEM_SANDBOX_PID": str(os.getpid())},
+            )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             while True:
@@ -319,8 +376,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``brainstem-pandas``."""
-    parser = argparse.ArgumentParser(prog="brainstem-pandas",
-                                     description="BrainSTEM metadata into pandas.")
+    parser = argparse.ArgumentParser(prog="brainstem-pandas", description="BrainSTEM metadata into pandas.")
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_parser(sub)
     _demo_parser(sub)
@@ -328,8 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _diff_parser(sub)
     _read_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff,
-                "read": run_read}
+    handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff, "read": run_read}
     try:
         return handlers[args.command](args)
     except BrainstemError as exc:

@@ -78,17 +78,28 @@ class Client:
     (4, 13)
     """
 
-    def __init__(self, url: str = DEFAULT_URL, credentials: Credentials | None = None, *,
-                 portal: str = "private", workers: int = 8, progress: bool = True,
-                 page_size: int = MAX_PAGE_SIZE, timeout: tuple[float, float] = (10.0, 120.0),
-                 retry: RetryPolicy | None = None, allow_insecure_http: bool = False, source: str = "") -> None:
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        credentials: Credentials | None = None,
+        *,
+        portal: str = "private",
+        workers: int = 8,
+        progress: bool = True,
+        page_size: int = MAX_PAGE_SIZE,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        retry: RetryPolicy | None = None,
+        allow_insecure_http: bool = False,
+        source: str = "",
+    ) -> None:
         self.portal = _check_portal(portal)
         check_workers(workers)
         OffsetPaginator(page_size)  # validates the page size early
         self.workers, self.progress, self.page_size = workers, progress, page_size
         self.source = source
-        self.transport = Transport(url, credentials, timeout=timeout, retry=retry, pool_size=workers,
-                                   allow_insecure_http=allow_insecure_http)
+        self.transport = Transport(
+            url, credentials, timeout=timeout, retry=retry, pool_size=workers, allow_insecure_http=allow_insecure_http
+        )
 
     @property
     def url(self) -> str:
@@ -124,17 +135,41 @@ class Client:
         return f"{url}{id}/" if id is not None else url
 
     # -- reading -----------------------------------------------------------------
-    def _walk(self, model: str, filters: Mapping[str, Any] | None, sort: Any, include: Any,
-              portal: str | None, progress: bool | None, workers: int | None) -> Walk:
+    def _walk(
+        self,
+        model: str,
+        filters: Mapping[str, Any] | None,
+        sort: Any,
+        include: Any,
+        portal: str | None,
+        progress: bool | None,
+        workers: int | None,
+    ) -> Walk:
         spec = catalog.model(model)
         params = build_params(spec, filters=filters, sort=sort, include=include)
-        return Walk(self.transport, self.endpoint(spec.name, portal), params, OffsetPaginator(self.page_size),
-                    spec.list_key, model=spec, workers=self.workers if workers is None else workers,
-                    progress=self.progress if progress is None else progress, description=spec.name)
+        return Walk(
+            self.transport,
+            self.endpoint(spec.name, portal),
+            params,
+            OffsetPaginator(self.page_size),
+            spec.list_key,
+            model=spec,
+            workers=self.workers if workers is None else workers,
+            progress=self.progress if progress is None else progress,
+            description=spec.name,
+        )
 
-    def iter_pages(self, model: str, filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
-                   include: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
-                   workers: int | None = None, on_inconsistency: str = "raise") -> Iterator[Page]:
+    def iter_pages(
+        self,
+        model: str,
+        filters: Mapping[str, Any] | None = None,
+        sort: Iterable[str] | None = None,
+        include: Iterable[str] | None = None,
+        portal: str | None = None,
+        progress: bool | None = None,
+        workers: int | None = None,
+        on_inconsistency: str = "raise",
+    ) -> Iterator[Page]:
         """Yield every page of a model's list, in order, for streaming consumers.
 
         Each :class:`~brainstem_pandas.pagination.Page` carries the primary
@@ -153,9 +188,17 @@ class Client:
         yield from walk
         check_walk(walk, on_inconsistency)
 
-    def read(self, model: str, filters: Mapping[str, Any] | None = None, sort: Iterable[str] | None = None,
-             include: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
-             workers: int | None = None, on_inconsistency: str = "raise") -> pd.DataFrame:
+    def read(
+        self,
+        model: str,
+        filters: Mapping[str, Any] | None = None,
+        sort: Iterable[str] | None = None,
+        include: Iterable[str] | None = None,
+        portal: str | None = None,
+        progress: bool | None = None,
+        workers: int | None = None,
+        on_inconsistency: str = "raise",
+    ) -> pd.DataFrame:
         """Every record of ``model`` you may see, as one typed DataFrame indexed by ``id``.
 
         Parameters
@@ -179,14 +222,24 @@ class Client:
         """
         _check_read_options(workers, on_inconsistency)
         spec = catalog.model(model)
-        pages = fetch_all(lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
-                          on_inconsistency=on_inconsistency)
+        pages = fetch_all(
+            lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
+            on_inconsistency=on_inconsistency,
+        )
         records = [r for page in pages for r in page.records]
         return records_frame(spec, records)
 
-    def read_linked(self, model: str | Iterable[str], include: Any = None, filters: Any = None,
-                    sort: Iterable[str] | None = None, portal: str | None = None, progress: bool | None = None,
-                    workers: int | None = None, on_inconsistency: str = "raise") -> LinkedFrames:
+    def read_linked(
+        self,
+        model: str | Iterable[str],
+        include: Any = None,
+        filters: Any = None,
+        sort: Iterable[str] | None = None,
+        portal: str | None = None,
+        progress: bool | None = None,
+        workers: int | None = None,
+        on_inconsistency: str = "raise",
+    ) -> LinkedFrames:
         """Records of ``model`` and everything ``include`` brings, as linked typed tables.
 
         Pages are consumed as they arrive: only the growing columns are kept,
@@ -208,8 +261,9 @@ class Client:
             self._read_into(builder, name, inc, flt, srt, portal, progress, workers, on_inconsistency)
         return builder.finish()
 
-    def _queries(self, model: str | Iterable[str], include: Any, filters: Any,
-                 sort: Any) -> list[tuple[str, list[str], dict[str, Any], list[str]]]:
+    def _queries(
+        self, model: str | Iterable[str], include: Any, filters: Any, sort: Any
+    ) -> list[tuple[str, list[str], dict[str, Any], list[str]]]:
         """(model, include, filters, sort) per model, each validated before anything is fetched."""
         names = [model] if isinstance(model, str) else list(model)
         if not names:
@@ -223,9 +277,18 @@ class Client:
             out.append((spec.name, list(inc or []), dict(flt or {}), list(sort or [])))
         return out
 
-    def _read_into(self, builder: FrameBuilder, model: str, include: list[str], filters: dict[str, Any],
-                   sort: list[str], portal: str | None, progress: bool | None, workers: int | None,
-                   on_inconsistency: str) -> dict[str, Any]:
+    def _read_into(
+        self,
+        builder: FrameBuilder,
+        model: str,
+        include: list[str],
+        filters: dict[str, Any],
+        sort: list[str],
+        portal: str | None,
+        progress: bool | None,
+        workers: int | None,
+        on_inconsistency: str,
+    ) -> dict[str, Any]:
         """Stream one model's pages into ``builder``; a re-walk first forgets the failed walk's records.
 
         Returns what the walk fetched: its parameters, records and the announced total.
@@ -248,10 +311,16 @@ class Client:
         def walk() -> Walk:
             walks.append(self._walk(model, filters, sort, include, portal, progress, workers))
             return walks[-1]
+
         fetch_into(walk, fresh, add, on_inconsistency=on_inconsistency)
-        return {"params": [list(p) for p in walks[-1].params], "include": include, "sort": sort,
-                "filters": {k: _plain(v) for k, v in filters.items()}, "records": seen["records"],
-                "total": walks[-1].expected}
+        return {
+            "params": [list(p) for p in walks[-1].params],
+            "include": include,
+            "sort": sort,
+            "filters": {k: _plain(v) for k, v in filters.items()},
+            "records": seen["records"],
+            "total": walks[-1].expected,
+        }
 
     def readable_models(self, portal: str | None = None) -> list[str]:
         """Every model with a list endpoint on ``portal``, in catalog order.
@@ -264,9 +333,17 @@ class Client:
         portal = _check_portal(portal or self.portal)
         return [m.name for m in catalog.all_models().values() if portal in m.portals.get("list", ())]
 
-    def snapshot(self, path: str | os.PathLike, models: Iterable[str] | None = None, include: Any = None,
-                 filters: Any = None, portal: str | None = None, progress: bool | None = None,
-                 workers: int | None = None, on_inconsistency: str = "raise") -> dict[str, Any]:
+    def snapshot(
+        self,
+        path: str | os.PathLike,
+        models: Iterable[str] | None = None,
+        include: Any = None,
+        filters: Any = None,
+        portal: str | None = None,
+        progress: bool | None = None,
+        workers: int | None = None,
+        on_inconsistency: str = "raise",
+    ) -> dict[str, Any]:
         """Write every model you can read (or ``models``) as a Parquet snapshot folder; return its manifest.
 
         Pages stream to disk as they arrive; the folder appears only when the
@@ -290,30 +367,53 @@ class Client:
         with SnapshotWriter(path, server=self.url, portal=portal, primary=queries[0][0]) as writer:
             for name, inc, flt, srt in queries:
                 try:
-                    writer.queries[name] = self._read_into(writer.builder, name, inc, flt, srt, portal, progress,
-                                                           workers, on_inconsistency)
+                    writer.queries[name] = self._read_into(
+                        writer.builder, name, inc, flt, srt, portal, progress, workers, on_inconsistency
+                    )
                 except (PermissionDeniedError, NotFoundError) as exc:
                     if not everything:
                         raise
                     writer.skipped[name] = f"{type(exc).__name__}: {exc}"
             return writer.commit()
 
-    def _url_walk(self, url: str, records_key: str, paginator: Paginator | None,
-                  params: Mapping[str, Any] | None, progress: bool | None) -> Any:
+    def _url_walk(
+        self,
+        url: str,
+        records_key: str,
+        paginator: Paginator | None,
+        params: Mapping[str, Any] | None,
+        progress: bool | None,
+    ) -> Any:
         pager = paginator or PageNumberPaginator(self.page_size)
         # The paginator sets these on every page; a second value would make the server pick one of them.
         clash = [key for key in (params or {}) if key in pager.first_params()]
         if clash:
-            raise ConfigurationError(f"params sets {', '.join(map(repr, clash))}, which the paginator sets for "
-                                     f"every page; remove {clash[0]!r} from params (every page is read).")
+            raise ConfigurationError(
+                f"params sets {', '.join(map(repr, clash))}, which the paginator sets for "
+                f"every page; remove {clash[0]!r} from params (every page is read)."
+            )
         target = self.transport.url(url)
-        return lambda: Walk(self.transport, target, list((params or {}).items()), pager, records_key,
-                            workers=self.workers, progress=self.progress if progress is None else progress,
-                            description=url)
+        return lambda: Walk(
+            self.transport,
+            target,
+            list((params or {}).items()),
+            pager,
+            records_key,
+            workers=self.workers,
+            progress=self.progress if progress is None else progress,
+            description=url,
+        )
 
-    def read_url(self, url: str, records_key: str = "results", *, paginator: Paginator | None = None,
-                 params: Mapping[str, Any] | None = None, progress: bool | None = None,
-                 on_inconsistency: str = "raise") -> pd.DataFrame:
+    def read_url(
+        self,
+        url: str,
+        records_key: str = "results",
+        *,
+        paginator: Paginator | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: bool | None = None,
+        on_inconsistency: str = "raise",
+    ) -> pd.DataFrame:
         """Every record of any list endpoint on this server (page-number APIs by default).
 
         Examples
@@ -321,14 +421,23 @@ class Client:
         >>> client.read_url("/brainmaps/v1/brains/", params={"verified": "true"})  # doctest: +SKIP
         """
         _check_read_options(None, on_inconsistency)
-        pages = fetch_all(self._url_walk(url, records_key, paginator, params, progress),
-                          on_inconsistency=on_inconsistency)
+        pages = fetch_all(
+            self._url_walk(url, records_key, paginator, params, progress), on_inconsistency=on_inconsistency
+        )
         frame = pd.DataFrame.from_records([r for p in pages for r in p.records])
         return frame.set_index("id") if "id" in frame else frame
 
-    def read_url_linked(self, url: str, name: str, records_key: str = "results", *,
-                        paginator: Paginator | None = None, params: Mapping[str, Any] | None = None,
-                        progress: bool | None = None, on_inconsistency: str = "raise") -> LinkedFrames:
+    def read_url_linked(
+        self,
+        url: str,
+        name: str,
+        records_key: str = "results",
+        *,
+        paginator: Paginator | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: bool | None = None,
+        on_inconsistency: str = "raise",
+    ) -> LinkedFrames:
         """Like :meth:`read_url`, laid out as LinkedFrames by inference (``name`` names the table).
 
         Examples
@@ -336,8 +445,12 @@ class Client:
         >>> lf = client.read_url_linked("/brainmaps/v1/brains/", "brain")  # doctest: +SKIP
         """
         _check_read_options(None, on_inconsistency)
-        builder = fetch_into(self._url_walk(url, records_key, paginator, params, progress),
-                             lambda: FrameBuilder(name), FrameBuilder.add_page, on_inconsistency=on_inconsistency)
+        builder = fetch_into(
+            self._url_walk(url, records_key, paginator, params, progress),
+            lambda: FrameBuilder(name),
+            FrameBuilder.add_page,
+            on_inconsistency=on_inconsistency,
+        )
         return builder.finish()
 
     def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
@@ -413,29 +526,47 @@ class SnapshotClient(Client):
     >>> offline.read("session", filters={"name.icontains": "rat"}, sort=["-date_time"])  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, *, progress: bool = False, page_size: int = MAX_PAGE_SIZE,
-                 verify: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, progress: bool = False, page_size: int = MAX_PAGE_SIZE, verify: bool = True
+    ) -> None:
         from brainstem_pandas.offline import OfflineSource
         from brainstem_pandas.snapshot import read_snapshot
 
         frames = read_snapshot(path, verify=verify)
         self.path, self.manifest = Path(path), frames.manifest or {}
-        super().__init__(self.manifest.get("server") or "http://127.0.0.1", None,
-                         portal=self.manifest.get("portal") or "private", progress=progress, page_size=page_size,
-                         source=f"snapshot {path}")
+        super().__init__(
+            self.manifest.get("server") or "http://127.0.0.1",
+            None,
+            portal=self.manifest.get("portal") or "private",
+            progress=progress,
+            page_size=page_size,
+            source=f"snapshot {path}",
+        )
         self.offline = OfflineSource(frames, walked=list(self.manifest.get("queries") or frames.tables))
 
     def __repr__(self) -> str:
-        return (f"<brainstem_pandas.SnapshotClient {self.path} (offline; taken from {self.url}, "
-                f"portal={self.portal}, {self.manifest.get('finished', '?')})>")
+        return (
+            f"<brainstem_pandas.SnapshotClient {self.path} (offline; taken from {self.url}, "
+            f"portal={self.portal}, {self.manifest.get('finished', '?')})>"
+        )
 
     def _offline_portal(self, portal: str | None) -> None:
         if portal is not None and _check_portal(portal) != self.portal:
-            raise SnapshotError(f"This snapshot holds the {self.portal} portal, not {portal!r}; take a snapshot "
-                                f"with portal={portal!r} to read it offline.")
+            raise SnapshotError(
+                f"This snapshot holds the {self.portal} portal, not {portal!r}; take a snapshot "
+                f"with portal={portal!r} to read it offline."
+            )
 
-    def _walk(self, model: str, filters: Mapping[str, Any] | None, sort: Any, include: Any,
-              portal: str | None, progress: bool | None, workers: int | None) -> Any:
+    def _walk(
+        self,
+        model: str,
+        filters: Mapping[str, Any] | None,
+        sort: Any,
+        include: Any,
+        portal: str | None,
+        progress: bool | None,
+        workers: int | None,
+    ) -> Any:
         self._offline_portal(portal)
         spec = catalog.model(model)
         params = build_params(spec, filters=filters, sort=sort, include=include)
@@ -453,8 +584,10 @@ class SnapshotClient(Client):
         return self.offline.record(catalog.model(model).name, id, include=include)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise SnapshotError(f"{self.path} is a snapshot, read offline: it cannot be written to or asked for other "
-                            "endpoints. Connect to the server for that: bsp.connect(url).")
+        raise SnapshotError(
+            f"{self.path} is a snapshot, read offline: it cannot be written to or asked for other "
+            "endpoints. Connect to the server for that: bsp.connect(url)."
+        )
 
     save = delete = read_url = read_url_linked = _read_only
 
@@ -462,14 +595,24 @@ class SnapshotClient(Client):
 def _for_model(value: Any, model: str, models: list[str], what: str, kind: type) -> Any:
     """``include``/``filters`` of one model: a mapping keyed by model names, or the same for every model."""
     # Filters keyed by model names hold a dict each ({"session": {...}}); a field may share a model's name.
-    per_model = isinstance(value, Mapping) and value and (kind is list or all(
-        isinstance(v, Mapping) and isinstance(k, str) and k in catalog.all_models() for k, v in value.items()))
+    per_model = (
+        isinstance(value, Mapping)
+        and value
+        and (
+            kind is list
+            or all(
+                isinstance(v, Mapping) and isinstance(k, str) and k in catalog.all_models() for k, v in value.items()
+            )
+        )
+    )
     if per_model:
         unknown = [k for k in value if catalog.model(k).name not in models]
         if unknown:
             names = ", ".join(map(repr, unknown))
-            raise ConfigurationError(f"{what} names {names}, which is not among the models read: "
-                                     f"{', '.join(models)}. Add {names} to the models, or leave it out of {what}.")
+            raise ConfigurationError(
+                f"{what} names {names}, which is not among the models read: "
+                f"{', '.join(models)}. Add {names} to the models, or leave it out of {what}."
+            )
         picked = {catalog.model(k).name: v for k, v in value.items()}
         return picked.get(model)
     return value
@@ -489,8 +632,10 @@ def _check_read_options(workers: Any, on_inconsistency: Any) -> None:
     check_on_inconsistency(on_inconsistency)
 
 
-_ID_SHAPES = {"uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
-              "integer": re.compile(r"[0-9]+")}
+_ID_SHAPES = {
+    "uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
+    "integer": re.compile(r"[0-9]+"),
+}
 
 
 def _check_id(spec: catalog.Model, id: Any) -> None:
@@ -498,8 +643,10 @@ def _check_id(spec: catalog.Model, id: Any) -> None:
     shape = _ID_SHAPES.get(spec.id_type)
     text = "" if id is None or isinstance(id, bool) else str(id)
     if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
-        raise QueryError(f"{id!r} is not a {spec.name} id (a {spec.id_type}); pass the id of one {spec.name}, "
-                         f"e.g. client.read({spec.name!r}).index[0].")
+        raise QueryError(
+            f"{id!r} is not a {spec.name} id (a {spec.id_type}); pass the id of one {spec.name}, "
+            f"e.g. client.read({spec.name!r}).index[0]."
+        )
 
 
 def _check_portal(portal: str) -> str:
@@ -513,16 +660,32 @@ def _unwrap(body: Any, key: str, method: str, url: str, fallback: str | None = N
         for name in (key, fallback):
             if name and isinstance(body.get(name), dict):
                 return body[name]
-    raise ResponseError(method, url, f"the answer has no {key!r} record; check that the URL is the BrainSTEM "
-                        "server's root and the model is the one meant")
+    raise ResponseError(
+        method,
+        url,
+        f"the answer has no {key!r} record; check that the URL is the BrainSTEM "
+        "server's root and the model is the one meant",
+    )
 
 
-def connect(url: str | None = None, token: str | None = None, portal: str = "private", *,
-            email: str | None = None, password: str | None = None, interactive: bool | None = None,
-            remember: bool = True, open_browser: bool = True, workers: int = 8, progress: bool = True,
-            timeout: tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-            allow_insecure_http: bool = False, token_path: str | Path | None = None,
-            snapshot: str | Path | None = None) -> Client:
+def connect(
+    url: str | None = None,
+    token: str | None = None,
+    portal: str = "private",
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    interactive: bool | None = None,
+    remember: bool = True,
+    open_browser: bool = True,
+    workers: int = 8,
+    progress: bool = True,
+    timeout: tuple[float, float] = (10.0, 120.0),
+    retry: RetryPolicy | None = None,
+    allow_insecure_http: bool = False,
+    token_path: str | Path | None = None,
+    snapshot: str | Path | None = None,
+) -> Client:
     """Connect to BrainSTEM (or a sandbox) and return a :class:`Client`.
 
     The token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
@@ -553,8 +716,14 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
     url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
     _check_portal(portal)
     path = Path(token_path) if token_path else None
-    options = dict(portal=portal, workers=workers, progress=progress, timeout=timeout, retry=retry,
-                   allow_insecure_http=allow_insecure_http)
+    options = dict(
+        portal=portal,
+        workers=workers,
+        progress=progress,
+        timeout=timeout,
+        retry=retry,
+        allow_insecure_http=allow_insecure_http,
+    )
     if email or password:
         if not (email and password):
             raise ConfigurationError("Pass both email and password (or neither).")
@@ -570,15 +739,23 @@ def connect(url: str | None = None, token: str | None = None, portal: str = "pri
     if not interactive:
         raise AuthenticationError(
             "No BrainSTEM token found. Pass token=..., set BRAINSTEM_TOKEN, sign in once with "
-            "bsp.login(), or use portal='public' for public data.")
-    new = login(url, remember=remember, open_browser=open_browser, token_path=path,
-                allow_insecure_http=allow_insecure_http)
+            "bsp.login(), or use portal='public' for public data."
+        )
+    new = login(
+        url, remember=remember, open_browser=open_browser, token_path=path, allow_insecure_http=allow_insecure_http
+    )
     return Client(url, auth.StaticToken(new), source="browser sign-in", **options)
 
 
-def login(url: str | None = None, *, remember: bool = True, open_browser: bool = True,
-          timeout: float | None = None, token_path: str | Path | None = None,
-          allow_insecure_http: bool = False) -> str:
+def login(
+    url: str | None = None,
+    *,
+    remember: bool = True,
+    open_browser: bool = True,
+    timeout: float | None = None,
+    token_path: str | Path | None = None,
+    allow_insecure_http: bool = False,
+) -> str:
     """Sign in through the browser (device flow) and return a personal access token.
 
     With ``remember`` the token is cached (mode 0600) where the official tools
@@ -586,8 +763,7 @@ def login(url: str | None = None, *, remember: bool = True, open_browser: bool =
     for hosts that are not loopback, unless ``allow_insecure_http``.
     """
     url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
-    token = auth.device_login(url, open_browser=open_browser, timeout=timeout,
-                              allow_insecure_http=allow_insecure_http)
+    token = auth.device_login(url, open_browser=open_browser, timeout=timeout, allow_insecure_http=allow_insecure_http)
     if remember:
         auth.save_token(token, Path(token_path) if token_path else None)
     return token

@@ -25,8 +25,9 @@ def sessions_per_project(lf: LinkedFrames) -> pd.DataFrame:
     >>> sessions_per_project(bsp.read_snapshot("snapshots/sandbox"))  # doctest: +SKIP
     """
     pairs = lf.merge("session", "projects")
-    table = pairs.groupby("projects.name").agg(sessions=("session_id", "size"),
-                                               first=("date_time", "min"), last=("date_time", "max"))
+    table = pairs.groupby("projects.name").agg(
+        sessions=("session_id", "size"), first=("date_time", "min"), last=("date_time", "max")
+    )
     table.index.name = "project"
     return table.sort_values("sessions", ascending=False)
 

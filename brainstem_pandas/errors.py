@@ -202,8 +202,16 @@ class ValidationError(BadRequestError):
 
     hint = "Fix the fields named above and send again."
 
-    def __init__(self, method: str, url: str, status: int, detail: str, *,
-                 errors: dict[str, list[str]] | None = None, body: Any = None) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        status: int,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        body: Any = None,
+    ) -> None:
         self.errors = errors or {}
         if self.errors and not detail:
             detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in self.errors.items())
@@ -233,8 +241,9 @@ class RateLimitError(APIError):
 
     hint = "Wait and try again, or lower the number of workers."
 
-    def __init__(self, method: str, url: str, status: int, detail: str, *,
-                 retry_after: float | None = None, body: Any = None) -> None:
+    def __init__(
+        self, method: str, url: str, status: int, detail: str, *, retry_after: float | None = None, body: Any = None
+    ) -> None:
         self.retry_after = retry_after
         if retry_after is not None:
             detail = f"{detail} (retry after {retry_after:g} s)"

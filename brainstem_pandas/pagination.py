@@ -110,8 +110,9 @@ def _nested(records: list[dict[str, Any]], model: catalog.Model | None, out: dic
             _nested(inline, target, out)
 
 
-def split_answer(body: Any, records_key: str, model: catalog.Model | None = None, url: str = ""
-                 ) -> tuple[list[dict], dict[str, list[dict]], int | None, str | None]:
+def split_answer(
+    body: Any, records_key: str, model: catalog.Model | None = None, url: str = ""
+) -> tuple[list[dict], dict[str, list[dict]], int | None, str | None]:
     """(records, related, total, next link) of one list answer (from ``url``, named in errors).
 
     Raises
@@ -123,11 +124,14 @@ def split_answer(body: Any, records_key: str, model: catalog.Model | None = None
         return body, {}, None, None
     if not isinstance(body, dict) or not isinstance(body.get(records_key), list):
         keys = ", ".join(map(repr, body)) if isinstance(body, dict) else type(body).__name__
-        raise ResponseError("GET", url, f"the page has no {records_key!r} list (keys: {keys}). Check that the "
-                            "URL is the BrainSTEM server's root and that the model is right")
+        raise ResponseError(
+            "GET",
+            url,
+            f"the page has no {records_key!r} list (keys: {keys}). Check that the "
+            "URL is the BrainSTEM server's root and that the model is right",
+        )
     records = body[records_key]
-    related = {k: v for k, v in body.items()
-               if k != records_key and k not in ENVELOPE_KEYS and isinstance(v, list)}
+    related = {k: v for k, v in body.items() if k != records_key and k not in ENVELOPE_KEYS and isinstance(v, list)}
     _nested(records, model, related)
     return records, related, envelope_total(body), envelope_next(body)
 
@@ -135,15 +139,18 @@ def split_answer(body: Any, records_key: str, model: catalog.Model | None = None
 def check_workers(workers: Any) -> None:
     """Refuse a ``workers`` that is not a whole number of at least 1."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigurationError(f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
-                                 "to read page by page, or more for concurrent pages.")
+        raise ConfigurationError(
+            f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
+            "to read page by page, or more for concurrent pages."
+        )
 
 
 def check_on_inconsistency(value: Any) -> None:
     """Refuse an ``on_inconsistency`` other than "raise" or "warn"."""
     if value not in ("raise", "warn"):
-        raise ConfigurationError(f"on_inconsistency must be 'raise' or 'warn', not {value!r}; pass "
-                                 "on_inconsistency='raise' or 'warn'.")
+        raise ConfigurationError(
+            f"on_inconsistency must be 'raise' or 'warn', not {value!r}; pass on_inconsistency='raise' or 'warn'."
+        )
 
 
 class Paginator:
@@ -180,8 +187,10 @@ class OffsetPaginator(Paginator):
 
     def __init__(self, limit: int = MAX_PAGE_SIZE) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ConfigurationError(f"The page size (limit) must be between 1 and {MAX_PAGE_SIZE} (the API's "
-                                     f"maximum), not {limit!r}; pass page_size={MAX_PAGE_SIZE} or less.")
+            raise ConfigurationError(
+                f"The page size (limit) must be between 1 and {MAX_PAGE_SIZE} (the API's "
+                f"maximum), not {limit!r}; pass page_size={MAX_PAGE_SIZE} or less."
+            )
         self.page_size = limit
         self.overlap = 1 if limit > 1 else 0  # pages of one record cannot overlap and still advance
 
@@ -215,8 +224,7 @@ class PageNumberPaginator(Paginator):
     [{'page': 2, 'page_size': 50}, {'page': 3, 'page_size': 50}]
     """
 
-    def __init__(self, page_size: int = MAX_PAGE_SIZE, page_param: str = "page",
-                 size_param: str = "page_size") -> None:
+    def __init__(self, page_size: int = MAX_PAGE_SIZE, page_param: str = "page", size_param: str = "page_size") -> None:
         if page_size < 1:
             raise ConfigurationError(f"page_size must be at least 1, not {page_size}; pass a positive page size.")
         self.page_size, self.page_param, self.size_param = page_size, page_param, size_param
@@ -278,9 +286,19 @@ class Walk:
         Show a ``tqdm.auto`` bar counting records.
     """
 
-    def __init__(self, transport: Transport, url: str, params: list[tuple[str, str]], paginator: Paginator,
-                 records_key: str, *, model: catalog.Model | None = None, workers: int = 8,
-                 progress: bool = True, description: str = "") -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        url: str,
+        params: list[tuple[str, str]],
+        paginator: Paginator,
+        records_key: str,
+        *,
+        model: catalog.Model | None = None,
+        workers: int = 8,
+        progress: bool = True,
+        description: str = "",
+    ) -> None:
         check_workers(workers)
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
@@ -301,15 +319,15 @@ class Walk:
             if "__url__" in page_params:
                 body = self.transport.get(self._own(page_params["__url__"]), slots=self.slots)
             else:
-                body = self.transport.get(self.url, params=self.params + list(page_params.items()),
-                                          slots=self.slots)
+                body = self.transport.get(self.url, params=self.params + list(page_params.items()), slots=self.slots)
             records, related, total, next_url = split_answer(body, self.records_key, self.model, self.url)
         except BrainstemError as exc:
             shown = ", ".join(f"{k}={v}" for k, v in page_params.items() if k != "__url__") or "next link"
             locate(exc, f"Page {number + 1} ({shown})")
             raise
-        return Page(number=number, records=records, related=related, total=total,
-                    next_url=next_url, raw_count=len(records))
+        return Page(
+            number=number, records=records, related=related, total=total, next_url=next_url, raw_count=len(records)
+        )
 
     def _own(self, link: str) -> str:
         """``link`` if it is on this walk's server; a next link elsewhere is refused."""
@@ -317,16 +335,20 @@ class Walk:
         # another server must not be mixed into this one's answer either.
         if not self.transport.same_origin(link):
             scheme, host, port = origin(link)
-            raise ResponseError("GET", self.url, f"the next link points to another server ({scheme}://{host}:{port}),"
-                                " so the walk stops rather than mix in its records. Check the server address you "
-                                "connected to (a proxy may be rewriting links), or read that server separately")
+            raise ResponseError(
+                "GET",
+                self.url,
+                f"the next link points to another server ({scheme}://{host}:{port}),"
+                " so the walk stops rather than mix in its records. Check the server address you "
+                "connected to (a proxy may be rewriting links), or read that server separately",
+            )
         return link
 
     def _seam(self, page: Page) -> int:
         """Check that ``page`` starts where the page before ended; return how many records to drop."""
         ids = [r.get("id") if isinstance(r, dict) else None for r in page.records]
-        before, self.tail = self.tail, ids[-self.paginator.overlap:] if ids else []
-        head = ids[:len(before)]
+        before, self.tail = self.tail, ids[-self.paginator.overlap :] if ids else []
+        head = ids[: len(before)]
         if page.number == 0 or not before or not head:
             return 0
         if None in before or None in head:
@@ -404,8 +426,14 @@ class Walk:
     def __iter__(self) -> Iterator[Page]:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=None, unit=" records", desc=self.description or None, disable=not self.progress,
-                   leave=True, dynamic_ncols=True)
+        bar = tqdm(
+            total=None,
+            unit=" records",
+            desc=self.description or None,
+            disable=not self.progress,
+            leave=True,
+            dynamic_ncols=True,
+        )
         try:
             first_params = self.paginator.first_params()
             first = self._fetch(0, first_params)
@@ -434,13 +462,17 @@ class Walk:
     def problem(self) -> str | None:
         """Why this walk cannot be trusted, or None when it is complete."""
         if self.totals and len(set(self.totals)) > 1:
-            return (f"the total changed during the walk ({self.totals[0]} -> {self.totals[-1]}): records were "
-                    "added or removed meanwhile")
+            return (
+                f"the total changed during the walk ({self.totals[0]} -> {self.totals[-1]}): records were "
+                "added or removed meanwhile"
+            )
         if self.shifts:
             number, ended, began = self.shifts[0]
-            return (f"pages shifted during the walk: page {number + 1} began with record {began}, not with "
-                    f"{ended} which ended page {number}, so a record may have been skipped "
-                    f"({len(self.shifts)} shifted seam(s)); records were added, removed or re-sorted meanwhile")
+            return (
+                f"pages shifted during the walk: page {number + 1} began with record {began}, not with "
+                f"{ended} which ended page {number}, so a record may have been skipped "
+                f"({len(self.shifts)} shifted seam(s)); records were added, removed or re-sorted meanwhile"
+            )
         if self.expected is not None and self.received != self.expected:
             return f"received {self.received} unique records but the server announced {self.expected}"
         if self.expected is None and self.duplicates:
@@ -459,17 +491,25 @@ def check_walk(walk: Walk, on_inconsistency: str, walks: int = 1) -> None:
     if problem is None:
         return
     announced = "no total announced" if walk.expected is None else f"{walk.expected} announced"
-    message = (f"Incomplete read of {walk.url}: {problem} (after {walks} walk(s); last walk: "
-               f"{walk.received} unique records received, {announced}, {walk.pages} pages). "
-               "Read again when the data is not being changed, or pass on_inconsistency='warn' to accept it.")
+    message = (
+        f"Incomplete read of {walk.url}: {problem} (after {walks} walk(s); last walk: "
+        f"{walk.received} unique records received, {announced}, {walk.pages} pages). "
+        "Read again when the data is not being changed, or pass on_inconsistency='warn' to accept it."
+    )
     if on_inconsistency == "warn":
         warnings.warn(message, RuntimeWarning, stacklevel=3)
         return
     raise PaginationError(message, expected=walk.expected, received=walk.received, walks=walks)
 
 
-def fetch_into(make_walk: Callable[[], Walk], make_sink: Callable[[], T], add: Callable[[T, Page], None], *,
-               on_inconsistency: str = "raise", rewalks: int = 2) -> T:
+def fetch_into(
+    make_walk: Callable[[], Walk],
+    make_sink: Callable[[], T],
+    add: Callable[[T, Page], None],
+    *,
+    on_inconsistency: str = "raise",
+    rewalks: int = 2,
+) -> T:
     """Stream every page into a fresh sink per walk; re-walk up to ``rewalks`` times until they add up.
 
     Parameters

@@ -19,8 +19,18 @@ from typing import Any, Iterable, Mapping
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import QueryError, UnknownNameError
 
-TEXT_OPS = ("exact", "iexact", "icontains", "contains", "startswith", "istartswith", "endswith",
-            "iendswith", "in", "isnull")
+TEXT_OPS = (
+    "exact",
+    "iexact",
+    "icontains",
+    "contains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "in",
+    "isnull",
+)
 ORDER_OPS = ("exact", "gt", "gte", "lt", "lte", "in", "isnull")
 OPERATORS: dict[str, tuple[str, ...]] = {
     "uuid": ("exact", "in", "isnull"),
@@ -71,23 +81,29 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
     current, field = model, None
     for i, name in enumerate(parts):
         if current is None:
-            raise QueryError(f"{'.'.join(parts[:i])!r} of {model.name} leads to a model the catalog does not "
-                             f"describe, so {name!r} cannot be checked or filtered on.")
+            raise QueryError(
+                f"{'.'.join(parts[:i])!r} of {model.name} leads to a model the catalog does not "
+                f"describe, so {name!r} cannot be checked or filtered on."
+            )
         field = current.field(name)
         if field.is_relation:
             current = catalog.all_models().get(field.related_model or "")
         elif i < len(parts) - 1:
-            raise QueryError(f"{name!r} of {current.name} is not a relation, so "
-                             f"{'.'.join(parts[i + 1:])!r} cannot follow it in {dotted!r}. Use {name!r} itself, "
-                             f"or a relation of {current.name}: {', '.join(f.name for f in current.relations)}.")
+            raise QueryError(
+                f"{name!r} of {current.name} is not a relation, so "
+                f"{'.'.join(parts[i + 1 :])!r} cannot follow it in {dotted!r}. Use {name!r} itself, "
+                f"or a relation of {current.name}: {', '.join(f.name for f in current.relations)}."
+            )
         else:
             current = None
     assert field is not None
     kind = "relation" if field.is_relation else field.type
     allowed = OPERATORS.get(kind, ("exact",))
     if operator not in allowed:
-        raise QueryError(f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
-                         f"use one of: {', '.join(allowed)}.")
+        raise QueryError(
+            f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
+            f"use one of: {', '.join(allowed)}."
+        )
     return Target(field=field, operator=operator, path=".".join(parts))
 
 
@@ -124,13 +140,18 @@ def _check_value(target: Target, value: Any, key: str) -> None:
     if target.operator == "isnull" and not isinstance(value, bool):
         raise QueryError(f"Filter {key!r} needs True or False.")
     kind = target.field.type
-    if target.operator in ("gt", "gte", "lt", "lte", "exact") and kind in ("date", "datetime") \
-            and isinstance(value, str):
+    if (
+        target.operator in ("gt", "gte", "lt", "lte", "exact")
+        and kind in ("date", "datetime")
+        and isinstance(value, str)
+    ):
         try:
             datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise QueryError(f"Filter {key!r}: {value!r} is not an ISO 8601 {kind}; write it like 2024-05-01"
-                             f"{'T12:00:00Z' if kind == 'datetime' else ''}.") from None
+            raise QueryError(
+                f"Filter {key!r}: {value!r} is not an ISO 8601 {kind}; write it like 2024-05-01"
+                f"{'T12:00:00Z' if kind == 'datetime' else ''}."
+            ) from None
     if kind == "integer" and target.operator != "isnull" and not isinstance(value, bool):
         try:
             int(value)
@@ -141,13 +162,17 @@ def _check_value(target: Target, value: Any, key: str) -> None:
 def _check_in(key: str, path: str, encoded: list[str]) -> None:
     if not encoded:
         # No parameter would be sent at all, and the server would answer every record.
-        raise QueryError(f"Filter {key!r} got an empty list, which matches nothing; leave the read out "
-                         f"(or the filter, to match everything).")
+        raise QueryError(
+            f"Filter {key!r} got an empty list, which matches nothing; leave the read out "
+            f"(or the filter, to match everything)."
+        )
     for text in encoded:
         # The server (dynamic-rest) reads an 'in' value like "[a,b]" as the two values a and b.
         if text.startswith("[") and text.endswith("]") and "," in text:
-            raise QueryError(f"Filter {key!r}: the server would read {text!r} as a list of values, so it "
-                             f"cannot be matched with 'in'; use {{{path!r}: {text!r}}} for it instead.")
+            raise QueryError(
+                f"Filter {key!r}: the server would read {text!r} as a list of values, so it "
+                f"cannot be matched with 'in'; use {{{path!r}: {text!r}}} for it instead."
+            )
 
 
 def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -171,8 +196,9 @@ def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> li
     return params
 
 
-def sort_params(model: catalog.Model, sort: Iterable[str] | str | None, *,
-                tie_break: bool = True) -> list[tuple[str, str]]:
+def sort_params(
+    model: catalog.Model, sort: Iterable[str] | str | None, *, tie_break: bool = True
+) -> list[tuple[str, str]]:
     """``sort[]`` parameters; ``id`` is appended so that offset pages are stable under ties.
 
     Examples
@@ -209,17 +235,23 @@ def include_params(model: catalog.Model, include: Iterable[str] | str | None) ->
                 raise QueryError(f"Cannot include {item!r}: {name!r} follows a model the catalog does not describe.")
             field = current.field(name)
             if not field.is_relation:
-                raise QueryError(f"Cannot include {item!r}: {name!r} of {current.name} is a {field.type} field, "
-                                 f"not a relation; include one of {current.name}'s relations instead: "
-                                 f"{', '.join(f.name for f in current.relations)}.")
+                raise QueryError(
+                    f"Cannot include {item!r}: {name!r} of {current.name} is a {field.type} field, "
+                    f"not a relation; include one of {current.name}'s relations instead: "
+                    f"{', '.join(f.name for f in current.relations)}."
+                )
             current = catalog.all_models().get(field.related_model or "")
         out.append(("include[]", f"{path}.*"))
     return out
 
 
-def build_params(model: str | catalog.Model, *, filters: Mapping[str, Any] | None = None,
-                 sort: Iterable[str] | str | None = None, include: Iterable[str] | str | None = None
-                 ) -> list[tuple[str, str]]:
+def build_params(
+    model: str | catalog.Model,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    sort: Iterable[str] | str | None = None,
+    include: Iterable[str] | str | None = None,
+) -> list[tuple[str, str]]:
     """All query parameters of a list request, validated before anything is sent.
 
     Examples
@@ -231,5 +263,12 @@ def build_params(model: str | catalog.Model, *, filters: Mapping[str, Any] | Non
     return filter_params(spec, filters) + sort_params(spec, sort) + include_params(spec, include)
 
 
-__all__ = ["build_params", "encode_value", "filter_params", "include_params", "resolve", "sort_params",
-           "UnknownNameError"]
+__all__ = [
+    "build_params",
+    "encode_value",
+    "filter_params",
+    "include_params",
+    "resolve",
+    "sort_params",
+    "UnknownNameError",
+]

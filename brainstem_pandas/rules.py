@@ -51,9 +51,7 @@ def extra_fields_errors(value: Any) -> list[str]:
     errors = []
     for key, item in value.items():
         if not isinstance(key, str) or not EXTRA_KEY.match(key):
-            errors.append(
-                f"key {key!r} must start with a letter and hold only letters, digits and underscores"
-            )
+            errors.append(f"key {key!r} must start with a letter and hold only letters, digits and underscores")
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             errors.append(f"value of {key!r} must be a string or a number, not {type(item).__name__}")
     return errors

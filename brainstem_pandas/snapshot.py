@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from brainstem_pandas import __version__
+from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_names
 from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Relation, arrow_frame
 
@@ -146,12 +146,16 @@ def _clean_stale(path: Path) -> None:
 
 def _check_target(path: Path) -> None:
     if path.is_file() or (path.exists() and not path.is_dir()):
-        raise SnapshotError(f"Cannot write a snapshot to {path}: it is a file. Give a folder path "
-                            "(it is created), e.g. 'snapshots/2026-11-21'.")
+        raise SnapshotError(
+            f"Cannot write a snapshot to {path}: it is a file. Give a folder path "
+            "(it is created), e.g. 'snapshots/2026-11-21'."
+        )
     if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).is_file():
-        raise SnapshotError(f"Cannot write a snapshot to {path}: the folder holds other files and no "
-                            f"{MANIFEST}, so it is not a snapshot this package may replace. Choose a new "
-                            "folder, or empty this one.")
+        raise SnapshotError(
+            f"Cannot write a snapshot to {path}: the folder holds other files and no "
+            f"{MANIFEST}, so it is not a snapshot this package may replace. Choose a new "
+            "folder, or empty this one."
+        )
 
 
 _RENAME_EXCHANGE = 2
@@ -212,8 +216,10 @@ class SnapshotWriter:
         try:
             self.tmp.mkdir(parents=True)
         except OSError as exc:
-            raise SnapshotError(f"Cannot write a snapshot in {self.path.parent}: {exc.strerror or exc}. "
-                                "Choose a folder you can write to.") from None
+            raise SnapshotError(
+                f"Cannot write a snapshot in {self.path.parent}: {exc.strerror or exc}. "
+                "Choose a folder you can write to."
+            ) from None
         self.builder = FrameBuilder(primary, spill=self.tmp / _SCRATCH)
 
     def __enter__(self) -> "SnapshotWriter":
@@ -228,16 +234,26 @@ class SnapshotWriter:
 
     def _provenance(self, layout: Layout) -> dict[str, Any]:
         model = layout.name.partition(".")[0]
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
-                "server": self.server, "portal": self.portal, "started": self.started, "table": layout.name,
-                "kind": layout.kind, "query": self.queries.get(model)}
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "package_version": __version__,
+            "server": self.server,
+            "portal": self.portal,
+            "started": self.started,
+            "table": layout.name,
+            "kind": layout.kind,
+            "query": self.queries.get(model),
+        }
 
     def _write_table(self, layout: Layout) -> dict[str, Any]:
         file = self.tmp / _file_name(layout.name)
         plans = layout.plans()
         while True:
-            schema = pa.schema([(name, plan.target) for name, plan in plans.items()],
-                               metadata={METADATA_KEY: json.dumps(self._provenance(layout)).encode()})
+            schema = pa.schema(
+                [(name, plan.target) for name, plan in plans.items()],
+                metadata={METADATA_KEY: json.dumps(self._provenance(layout)).encode()},
+            )
             rows = 0
             try:
                 with pq.ParquetWriter(file, schema, compression="zstd") as writer:
@@ -250,12 +266,18 @@ class SnapshotWriter:
                 name = next(n for n, p in plans.items() if p.label == failed.column)
                 plans[name] = plans[name].fallback()
         _fsync(file)
-        return {"file": file.name, "kind": layout.kind, "rows": rows,
-                "columns": column_types(schema, indexed=layout.kind == "table"),
-                "bytes": file.stat().st_size, "sha256": sha256(file)}
+        return {
+            "file": file.name,
+            "kind": layout.kind,
+            "rows": rows,
+            "columns": column_types(schema, indexed=layout.kind == "table"),
+            "bytes": file.stat().st_size,
+            "sha256": sha256(file),
+        }
 
-    def commit(self, layouts: Iterable[Layout] | None = None,
-               relations: Mapping[str, Relation] | None = None) -> dict[str, Any]:
+    def commit(
+        self, layouts: Iterable[Layout] | None = None, relations: Mapping[str, Relation] | None = None
+    ) -> dict[str, Any]:
         """Write every table and the manifest, and move the snapshot into place; return the manifest.
 
         The tables are the builder's unless ``layouts`` (and their ``relations``) are given.
@@ -265,10 +287,18 @@ class SnapshotWriter:
         tables = {layout.name: self._write_table(layout) for layout in layouts}
         shutil.rmtree(self.tmp / _SCRATCH, ignore_errors=True)
         manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
-            "server": self.server, "portal": self.portal, "started": self.started, "finished": _now(),
-            "primary": self.primary, "queries": self.queries, "skipped": self.skipped,
-            "tables": tables, "relations": [asdict(r) for r in (relations or {}).values()],
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "package_version": __version__,
+            "server": self.server,
+            "portal": self.portal,
+            "started": self.started,
+            "finished": _now(),
+            "primary": self.primary,
+            "queries": self.queries,
+            "skipped": self.skipped,
+            "tables": tables,
+            "relations": [asdict(r) for r in (relations or {}).values()],
         }
         (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         _fsync(self.tmp / MANIFEST)
@@ -285,8 +315,14 @@ def column_types(schema: pa.Schema, indexed: bool) -> list[dict[str, str]]:
     return [{"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]} for f in schema]
 
 
-def write_frames(frames: LinkedFrames, path: str | os.PathLike, *, server: str = "", portal: str = "",
-                 queries: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def write_frames(
+    frames: LinkedFrames,
+    path: str | os.PathLike,
+    *,
+    server: str = "",
+    portal: str = "",
+    queries: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write LinkedFrames held in memory (e.g. filtered or edited) as a snapshot.
 
     Examples
@@ -317,29 +353,36 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     folder = Path(path).expanduser()
     _recover(folder)
     if not folder.exists():
-        raise SnapshotError(f"No snapshot at {folder}: the folder does not exist. Take one with "
-                            "client.snapshot(path) or `brainstem-pandas snapshot PATH`.")
+        raise SnapshotError(
+            f"No snapshot at {folder}: the folder does not exist. Take one with "
+            "client.snapshot(path) or `brainstem-pandas snapshot PATH`."
+        )
     if not folder.is_dir():
-        raise SnapshotError(f"{folder} is a file, not a snapshot folder; give the snapshot folder (the one "
-                            f"holding {MANIFEST}).")
+        raise SnapshotError(
+            f"{folder} is a file, not a snapshot folder; give the snapshot folder (the one holding {MANIFEST})."
+        )
     file = folder / MANIFEST
     if not file.is_file():
-        raise DamagedSnapshotError(f"{folder} has no {MANIFEST}, so it is not a complete snapshot. "
-                                   "Take the snapshot again.")
+        raise DamagedSnapshotError(
+            f"{folder} has no {MANIFEST}, so it is not a complete snapshot. Take the snapshot again."
+        )
     try:
         manifest = json.loads(file.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DamagedSnapshotError(f"{file} is not readable JSON ({exc}). Take the snapshot again.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DamagedSnapshotError(f"{file} is not a brainstem-pandas snapshot manifest (format "
-                                   f"{manifest.get('format') if isinstance(manifest, dict) else None!r}).")
+        raise DamagedSnapshotError(
+            f"{file} is not a brainstem-pandas snapshot manifest (format "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r})."
+        )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise DamagedSnapshotError(
             f"{folder} has snapshot format version {version!r}; this package (brainstem-pandas {__version__}) "
             f"reads version {FORMAT_VERSION}. "
-            + ("Upgrade brainstem-pandas to read it." if newer else "Take the snapshot again."))
+            + ("Upgrade brainstem-pandas to read it." if newer else "Take the snapshot again.")
+        )
     if not isinstance(manifest.get("tables"), dict):
         raise DamagedSnapshotError(f"{file} lists no tables. Take the snapshot again.")
     return manifest
@@ -348,15 +391,18 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 def _checked_file(folder: Path, name: str, entry: Mapping[str, Any], verify: bool) -> Path:
     file = folder / str(entry.get("file", ""))
     if not file.is_file():
-        raise DamagedSnapshotError(f"Snapshot {folder} is missing {file.name} (table {name!r}). "
-                                   "Take the snapshot again.")
+        raise DamagedSnapshotError(
+            f"Snapshot {folder} is missing {file.name} (table {name!r}). Take the snapshot again."
+        )
     if verify:
         size, digest = file.stat().st_size, sha256(file)
         if digest != entry.get("sha256") or size != entry.get("bytes"):
-            raise DamagedSnapshotError(f"Snapshot {folder}: {file.name} (table {name!r}) does not match its "
-                                       f"checksum in {MANIFEST} (sha256 {digest[:12]}… != "
-                                       f"{str(entry.get('sha256'))[:12]}…); it was changed or damaged. "
-                                       "Take the snapshot again.")
+            raise DamagedSnapshotError(
+                f"Snapshot {folder}: {file.name} (table {name!r}) does not match its "
+                f"checksum in {MANIFEST} (sha256 {digest[:12]}… != "
+                f"{str(entry.get('sha256'))[:12]}…); it was changed or damaged. "
+                "Take the snapshot again."
+            )
     return file
 
 
@@ -367,8 +413,9 @@ def _normal(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def read_table(path: str | os.PathLike, name: str, *, verify: bool = True,
-               manifest: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike, name: str, *, verify: bool = True, manifest: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """One table of a snapshot as a DataFrame (model tables indexed by ``id``).
 
     Examples
@@ -388,18 +435,21 @@ def read_table(path: str | os.PathLike, name: str, *, verify: bool = True,
     try:
         table = pq.read_table(file)
     except (pa.ArrowException, OSError) as exc:
-        raise DamagedSnapshotError(f"Snapshot {folder}: {file.name} is not a readable Parquet file ({exc}). "
-                                   "Take the snapshot again.") from None
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {file.name} is not a readable Parquet file ({exc}). Take the snapshot again."
+        ) from None
     if table.num_rows != entry.get("rows"):
-        raise DamagedSnapshotError(f"Snapshot {folder}: {file.name} has {table.num_rows} rows; the manifest "
-                                   f"says {entry.get('rows')}. Take the snapshot again.")
-    arrays = {n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c
-              for n, c in zip(table.column_names, table.columns)}
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {file.name} has {table.num_rows} rows; the manifest "
+            f"says {entry.get('rows')}. Take the snapshot again."
+        )
+    arrays = {
+        n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c for n, c in zip(table.column_names, table.columns)
+    }
     return arrow_frame(arrays, indexed=entry.get("kind") == "table")
 
 
-def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = None,
-                  verify: bool = True) -> LinkedFrames:
+def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = None, verify: bool = True) -> LinkedFrames:
     """A snapshot as :class:`LinkedFrames`, equal to the read that produced it (dtypes included).
 
     Parameters
@@ -432,8 +482,14 @@ def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = Non
         relations = {r["table"] or f"{r['model']}.{r['field']}": Relation(**r) for r in manifest.get("relations", [])}
     except (TypeError, KeyError) as exc:
         raise DamagedSnapshotError(f"Snapshot {folder}: the relations in {MANIFEST} are malformed ({exc}).") from None
-    return LinkedFrames(manifest.get("primary") or next(iter(out["table"]), ""), out["table"], out["link"],
-                        out["child"], relations, manifest=manifest)
+    return LinkedFrames(
+        manifest.get("primary") or next(iter(out["table"]), ""),
+        out["table"],
+        out["link"],
+        out["child"],
+        relations,
+        manifest=manifest,
+    )
 
 
 # -- diffs -------------------------------------------------------------------------
@@ -446,8 +502,9 @@ def _frames(source: str | os.PathLike | LinkedFrames) -> LinkedFrames:
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:
     """Element-wise equality where two missing values are equal (lists compared as lists)."""
     if a.dtype == object or b.dtype == object or isinstance(a.dtype, pd.ArrowDtype):
-        return pd.Series([x == y if not (_missing(x) and _missing(y)) else True for x, y in zip(a, b)],
-                         index=a.index, dtype=bool)
+        return pd.Series(
+            [x == y if not (_missing(x) and _missing(y)) else True for x, y in zip(a, b)], index=a.index, dtype=bool
+        )
     both_missing = a.isna() & b.isna()
     equal = (a == b).fillna(False).astype(bool)
     return equal | both_missing

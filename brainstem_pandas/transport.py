@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from brainstem_pandas import __version__
+from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import (
     APIError,
     ConfigurationError,
@@ -177,8 +177,11 @@ def check_secure(url: str, allow_insecure_http: bool = False, what: str = "a tok
 
 def _detail_and_errors(body: Any) -> tuple[str, dict[str, list[str]]]:
     if isinstance(body, dict):
-        errors = {k: (v if isinstance(v, list) else [v]) for k, v in body.items()
-                  if k not in ("detail", "error") and isinstance(v, (list, str))}
+        errors = {
+            k: (v if isinstance(v, list) else [v])
+            for k, v in body.items()
+            if k not in ("detail", "error") and isinstance(v, (list, str))
+        }
         detail = body.get("detail")
         if isinstance(detail, dict):  # brainmaps-style per-field detail
             errors = {**errors, **{k: [str(v)] for k, v in detail.items()}}
@@ -216,13 +219,22 @@ class Transport:
     'http://127.0.0.1:8000/api/public/stem/session/'
     """
 
-    def __init__(self, base_url: str, credentials: Credentials | None = None, *,
-                 timeout: tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-                 pool_size: int = 8, allow_insecure_http: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        retry: RetryPolicy | None = None,
+        pool_size: int = 8,
+        allow_insecure_http: bool = False,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"Server URL {base_url!r} needs a scheme and a host: write it like "
-                                     "https://www.brainstem.org (or http://127.0.0.1:8000 for a local sandbox).")
+            raise ConfigurationError(
+                f"Server URL {base_url!r} needs a scheme and a host: write it like "
+                "https://www.brainstem.org (or http://127.0.0.1:8000 for a local sandbox)."
+            )
         if credentials is not None:
             check_secure(base_url, allow_insecure_http)
         self.base_url = base_url.rstrip("/") + "/"
@@ -268,8 +280,9 @@ class Transport:
                     headers["Authorization"] = sent_header
             with self._count_lock:
                 self.requests_sent += 1
-            response = self.session.request(method, url, params=params, json=payload, headers=headers,
-                                            timeout=self.timeout, allow_redirects=False)
+            response = self.session.request(
+                method, url, params=params, json=payload, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
             if response.status_code not in (301, 302, 303, 307, 308) or "Location" not in response.headers:
                 response.content  # read now so that a cut-off body fails inside the retry loop
                 return response, sent_header
@@ -279,8 +292,15 @@ class Transport:
                 method, payload = "GET", None
         raise ResponseError(method, url, f"more than {MAX_REDIRECTS} redirects")
 
-    def request(self, method: str, path_or_url: str, *, params: Any = None, json_body: Any = None,
-                slots: threading.Semaphore | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        slots: threading.Semaphore | None = None,
+    ) -> Any:
         """Send a request with retries and return the decoded JSON (None for 204).
 
         ``slots``, if given, is held while a request is on the wire and released
@@ -309,17 +329,22 @@ class Transport:
             else:
                 # Only a 401 to a request that carried the token can be cured by renewing
                 # it; elsewhere a refresh would just rotate the refresh token for nothing.
-                if response.status_code == 401 and not renewed and sent and self.credentials is not None \
-                        and self.credentials.renew(sent):
+                if (
+                    response.status_code == 401
+                    and not renewed
+                    and sent
+                    and self.credentials is not None
+                    and self.credentials.renew(sent)
+                ):
                     renewed = True
                     continue
                 if response.status_code not in self.retry.statuses:
                     return self._decode(method, response)
                 failure = response
-                retry_after = parse_retry_after(response.headers.get("Retry-After")) \
-                    or _rate_reset_wait(response)
+                retry_after = parse_retry_after(response.headers.get("Retry-After")) or _rate_reset_wait(response)
             retryable = method in IDEMPOTENT or (
-                isinstance(failure, requests.Response) and failure.status_code in (429, 503))
+                isinstance(failure, requests.Response) and failure.status_code in (429, 503)
+            )
             delay = self.retry.delay(attempt, retry_after)
             # A 429 saying how long to wait is the server pacing its clients, not failing:
             # it does not use up an attempt; the total wait (max_wait) bounds it instead.
@@ -327,14 +352,24 @@ class Transport:
                 paced += 1
             else:
                 attempt += 1
-            if not retryable or attempt >= self.retry.attempts or paced > MAX_PACED \
-                    or waited + delay > self.retry.max_wait:
+            if (
+                not retryable
+                or attempt >= self.retry.attempts
+                or paced > MAX_PACED
+                or waited + delay > self.retry.max_wait
+            ):
                 self._give_up(method, url, failure, attempt + paced, retry_after)
             reason = type(failure).__name__ if isinstance(failure, Exception) else str(failure.status_code)
             with self._count_lock:
                 self.retries[reason] += 1
-            log.debug("retrying %s %s in %.2f s (attempt %d): %s", method, url, delay, attempt,
-                      failure if isinstance(failure, Exception) else failure.status_code)
+            log.debug(
+                "retrying %s %s in %.2f s (attempt %d): %s",
+                method,
+                url,
+                delay,
+                attempt,
+                failure if isinstance(failure, Exception) else failure.status_code,
+            )
             time.sleep(delay)
             waited += delay
 
@@ -368,26 +403,37 @@ class Transport:
                 text = raw.decode("utf-8", errors="replace")
                 if status < 400:
                     looks = "HTML" if "html" in ctype or text.lstrip().startswith("<") else "text"
-                    raise ResponseError(method, url, f"the server answered {looks}, not JSON"
-                                        "; check that the URL is the BrainSTEM server's root: " + truncate(text, 120),
-                                        status)
+                    raise ResponseError(
+                        method,
+                        url,
+                        f"the server answered {looks}, not JSON"
+                        "; check that the URL is the BrainSTEM server's root: " + truncate(text, 120),
+                        status,
+                    )
         if status >= 400:
             self._raise_status(method, url, status, body, text, retry_after)
         if status == 204:
             return None
         if body is None:
-            raise ResponseError(method, url, "the server answered an empty body where JSON was expected; check "
-                                "that the URL is the BrainSTEM server's root", status)
+            raise ResponseError(
+                method,
+                url,
+                "the server answered an empty body where JSON was expected; check "
+                "that the URL is the BrainSTEM server's root",
+                status,
+            )
         return body
 
     @staticmethod
-    def _raise_status(method: str, url: str, status: int, body: Any, text: str,
-                      retry_after: float | None) -> None:
+    def _raise_status(method: str, url: str, status: int, body: Any, text: str, retry_after: float | None) -> None:
         detail, errors = _detail_and_errors(body)
         if body is None:
             stripped = text.strip()
-            detail = ("(an HTML page, not JSON)" if stripped.startswith("<") else truncate(stripped, 200)) \
-                if stripped else "(empty body)"
+            detail = (
+                ("(an HTML page, not JSON)" if stripped.startswith("<") else truncate(stripped, 200))
+                if stripped
+                else "(empty body)"
+            )
         if status == 400 and errors:
             raise ValidationError(method, url, status, detail, errors=errors, body=body)
         cls = error_class(status)

@@ -96,8 +96,11 @@ def build_database(sessions: int, seed: int) -> tuple[Path, dict[str, str]]:
         if not (db.exists() and meta.exists()):
             tmp = folder / f"{key}.{os.getpid()}.tmp.sqlite3"
             tmp.unlink(missing_ok=True)
-            out = _run_child(["build", "--sessions", str(sessions), "--seed", str(seed)],
-                             SandboxConfig(db_path=str(tmp)), timeout=900)
+            out = _run_child(
+                ["build", "--sessions", str(sessions), "--seed", str(seed)],
+                SandboxConfig(db_path=str(tmp)),
+                timeout=900,
+            )
             account = json.loads(out.strip().splitlines()[-1])
             for suffix in ("-wal", "-shm"):
                 Path(str(tmp) + suffix).unlink(missing_ok=True)
@@ -182,8 +185,11 @@ class Sandbox:
         logfile = open(Path(self._dir.name) / "server.log", "w")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "brainstem_pandas.sandbox.server", "serve", "--port", str(self.port)],
-            env=_child_env(self.config), stdout=logfile, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            env=_child_env(self.config),
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         logfile.close()
         atexit.register(self.stop)
@@ -246,6 +252,9 @@ class Sandbox:
         """Create a user in this sandbox's database and return a personal access token."""
         if not self.config.db_path:
             raise SandboxError("start the sandbox before adding users")
-        out = _run_child(["adduser", email, "--password", password, "--first-name", first_name,
-                          "--last-name", last_name], self.config, timeout=120)
+        out = _run_child(
+            ["adduser", email, "--password", password, "--first-name", first_name, "--last-name", last_name],
+            self.config,
+            timeout=120,
+        )
         return out.strip().splitlines()[-1]

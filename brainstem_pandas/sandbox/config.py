@@ -93,14 +93,10 @@ class SandboxConfig:
     def validate(self) -> None:
         """Raise :class:`SandboxConfigError` naming the first bad option."""
         if self.envelope not in ENVELOPES:
-            raise SandboxConfigError(
-                f"envelope {self.envelope!r} is not one of {', '.join(ENVELOPES)}"
-            )
+            raise SandboxConfigError(f"envelope {self.envelope!r} is not one of {', '.join(ENVELOPES)}")
         for kind, rate in self.faults.items():
             if kind not in FAULT_KINDS:
-                raise SandboxConfigError(
-                    f"fault kind {kind!r} is not one of {', '.join(FAULT_KINDS)}"
-                )
+                raise SandboxConfigError(f"fault kind {kind!r} is not one of {', '.join(FAULT_KINDS)}")
             if not 0.0 <= float(rate) <= 1.0:
                 raise SandboxConfigError(f"fault rate for {kind!r} must be between 0 and 1")
         if sum(float(r) for r in self.faults.values()) > 1.0:

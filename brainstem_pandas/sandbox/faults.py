@@ -77,9 +77,7 @@ _PROBES = 8
 
 # Headers that describe the framing of one response on one connection; a
 # truncated answer replaces them with its own.
-_FRAMING_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "connection", "keep-alive"}
-)
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 _HTTP1 = ("HTTP/1.0", "HTTP/1.1")
 
@@ -137,11 +135,7 @@ def wrap_wsgi(app: WSGIApp, config: SandboxConfig) -> WSGIApp:
     # workers through gunicorn's os.fork(), and the spawn/forkserver contexts
     # would also start a resource-tracker process for the locks.
     ctx = multiprocessing.get_context("fork")
-    limiter = (
-        _RateLimiter(config.rate_limit, config.rate_window, ctx)
-        if config.rate_limit > 0
-        else None
-    )
+    limiter = _RateLimiter(config.rate_limit, config.rate_window, ctx) if config.rate_limit > 0 else None
     plan = _FaultPlan(config.seed, faults, config.burst_429, ctx) if faults else None
     return _FaultMiddleware(
         app,
@@ -217,9 +211,7 @@ class _FaultPlan:
         Context the shared memory and lock come from.
     """
 
-    def __init__(
-        self, seed: int, faults: dict[str, float], burst: int, ctx: Any
-    ) -> None:
+    def __init__(self, seed: int, faults: dict[str, float], burst: int, ctx: Any) -> None:
         self._seed = seed
         self._bounds = _thresholds(faults)
         self._burst = max(1, int(burst))
@@ -313,9 +305,7 @@ class _RateLimiter:
         Size of the client table.
     """
 
-    def __init__(
-        self, limit: int, window: float, ctx: Any, slots: int = RATE_SLOTS
-    ) -> None:
+    def __init__(self, limit: int, window: float, ctx: Any, slots: int = RATE_SLOTS) -> None:
         self._limit = int(limit)
         self._window = float(window)
         self._slots = slots
@@ -369,9 +359,7 @@ def _error_body(path: str, error: str, detail: str) -> dict[str, str]:
     return {"detail": detail}
 
 
-def _json_response(
-    start_response: Callable, code: int, payload: dict, headers: Headers
-) -> list[bytes]:
+def _json_response(start_response: Callable, code: int, payload: dict, headers: Headers) -> list[bytes]:
     body = json.dumps(payload).encode()
     start_response(
         _status_line(code),
@@ -384,14 +372,10 @@ def _json_response(
     return [body]
 
 
-def _error_response(
-    environ: dict, start_response: Callable, code: int, headers: Headers
-) -> list[bytes]:
+def _error_response(environ: dict, start_response: Callable, code: int, headers: Headers) -> list[bytes]:
     """An injected 5xx answer."""
     phrase = HTTPStatus(code).phrase
-    payload = _error_body(
-        environ.get("PATH_INFO", ""), phrase, f"Injected fault: {code} {phrase}"
-    )
+    payload = _error_body(environ.get("PATH_INFO", ""), phrase, f"Injected fault: {code} {phrase}")
     return _json_response(start_response, code, payload, headers)
 
 
@@ -407,18 +391,14 @@ def throttle_detail(seconds: int) -> str:
     return f"Request was throttled. Expected available in {seconds} {unit}."
 
 
-def _throttled(
-    environ: dict, start_response: Callable, retry_after: int, headers: Headers
-) -> list[bytes]:
+def _throttled(environ: dict, start_response: Callable, retry_after: int, headers: Headers) -> list[bytes]:
     """A 429 answer with ``Retry-After``."""
     payload = _error_body(
         environ.get("PATH_INFO", ""),
         "Rate limit exceeded",
         throttle_detail(retry_after),
     )
-    return _json_response(
-        start_response, 429, payload, [("Retry-After", str(retry_after)), *headers]
-    )
+    return _json_response(start_response, 429, payload, [("Retry-After", str(retry_after)), *headers])
 
 
 def _with_headers(start_response: Callable, extra: Headers) -> Callable:
@@ -532,9 +512,7 @@ def _drain_input(environ: dict, limit: int = _MAX_DRAIN) -> None:
         return
 
 
-def _send_truncated(
-    sock: socket.socket, environ: dict, status: str, headers: Headers, body: bytes
-) -> None:
+def _send_truncated(sock: socket.socket, environ: dict, status: str, headers: Headers, body: bytes) -> None:
     """Write a response announcing all of ``body`` but carrying half of it.
 
     The response is written by hand because the server would drop our
@@ -601,18 +579,14 @@ class _FaultMiddleware:
             return self._truncate(environ, start_response, headers)
         return _error_response(environ, start_response, int(fault), headers)
 
-    def _reset(
-        self, environ: dict, start_response: Callable, headers: Headers
-    ) -> list[bytes]:
+    def _reset(self, environ: dict, start_response: Callable, headers: Headers) -> list[bytes]:
         """Drop the connection without an answer (503 where that is impossible)."""
         sock = _raw_socket(environ)
         if sock is None or not abort_connection(sock):
             return _error_response(environ, start_response, 503, headers)
         raise _ConnectionSevered(errno.ECONNRESET, "Injected fault: connection reset")
 
-    def _truncate(
-        self, environ: dict, start_response: Callable, headers: Headers
-    ) -> list[bytes]:
+    def _truncate(self, environ: dict, start_response: Callable, headers: Headers) -> list[bytes]:
         """Answer for real, but deliver only the first half of the body."""
         status, app_headers, body = _collect(self.app, environ)
         app_headers = [h for h in app_headers if h[0].lower() not in _FRAMING_HEADERS]

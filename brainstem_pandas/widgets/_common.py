@@ -75,8 +75,9 @@ def guarded(area: widgets.HTML, callback: Callable[..., Any]) -> Callable[..., A
         except Exception as exc:
             # The traceback of an unexpected error helps a bug report; ours say all in their message.
             # Named, never repr'd: the repr of a partial would show its arguments, perhaps a token.
-            log.debug("widget callback %s failed", getattr(callback, "__name__", type(callback).__name__),
-                      exc_info=True)
+            log.debug(
+                "widget callback %s failed", getattr(callback, "__name__", type(callback).__name__), exc_info=True
+            )
             show_error(area, describe(exc))
             return None
 
@@ -127,8 +128,9 @@ class Background:
             return
         thread.join(timeout)
         if thread.is_alive():
-            raise TimeoutError(f"the widget's {thread.name.removeprefix('bsp-widget-')} is still running "
-                               f"after {timeout} s")
+            raise TimeoutError(
+                f"the widget's {thread.name.removeprefix('bsp-widget-')} is still running after {timeout} s"
+            )
 
 
 def wide() -> widgets.Layout:

@@ -59,28 +59,42 @@ class Explorer(widgets.VBox):
     >>> explorer.builder.result["session"]       # doctest: +SKIP
     """
 
-    def __init__(self, client: Client | None = None, *, url: str | None = None,
-                 token_path: str | Path | None = None, **client_options: Any) -> None:
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        url: str | None = None,
+        token_path: str | Path | None = None,
+        **client_options: Any,
+    ) -> None:
         self.builder: QueryBuilder | None = None
         self.error = error_area()
         self._job = Background(self.error)
         self.login = None if client is not None else LoginForm(url, token_path=token_path, **client_options)
         self._query_tab = widgets.VBox([widgets.HTML(WAITING)], layout=widgets.Layout(width="100%"))
         self.snapshot_path = widgets.Text(value="brainstem_snapshot", description="Folder", layout=wide())
-        self.snapshot_button = widgets.Button(description="Write Parquet snapshot", icon="database",
-                                              layout=widgets.Layout(width="auto"))
+        self.snapshot_button = widgets.Button(
+            description="Write Parquet snapshot", icon="database", layout=widgets.Layout(width="auto")
+        )
         self.csv_folder = widgets.Text(value="brainstem_csv", description="Folder", layout=wide())
-        self.csv_button = widgets.Button(description="Write CSV files", icon="file",
-                                         layout=widgets.Layout(width="auto"))
+        self.csv_button = widgets.Button(
+            description="Write CSV files", icon="file", layout=widgets.Layout(width="auto")
+        )
         self.export_status = widgets.HTML()
-        export = widgets.VBox([
-            widgets.HTML("<b>Parquet snapshot</b> of the query (every page, linked tables and a manifest; "
-                         "read it back with <code>bsp.read_snapshot(folder)</code>)"),
-            widgets.HBox([self.snapshot_path, self.snapshot_button]),
-            widgets.HTML("<b>CSV files</b>, one per table of the loaded result"),
-            widgets.HBox([self.csv_folder, self.csv_button]),
-            self.export_status, self.error,
-        ], layout=widgets.Layout(width="100%"))
+        export = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<b>Parquet snapshot</b> of the query (every page, linked tables and a manifest; "
+                    "read it back with <code>bsp.read_snapshot(folder)</code>)"
+                ),
+                widgets.HBox([self.snapshot_path, self.snapshot_button]),
+                widgets.HTML("<b>CSV files</b>, one per table of the loaded result"),
+                widgets.HBox([self.csv_folder, self.csv_button]),
+                self.export_status,
+                self.error,
+            ],
+            layout=widgets.Layout(width="100%"),
+        )
         pages = ([self.login] if self.login is not None else []) + [self._query_tab, export]
         titles = (["Sign in"] if self.login is not None else []) + ["Query", "Export"]
         self.tabs = widgets.Tab(children=pages, titles=titles, layout=widgets.Layout(width="100%"))
@@ -130,29 +144,38 @@ class Explorer(widgets.VBox):
         assert self.builder is not None
         try:
             manifest = self.builder.client.snapshot(
-                path, models=[query["model"]], include=query["include"] or None,
-                filters=query["filters"] or None, portal=query["portal"], progress=False)
+                path,
+                models=[query["model"]],
+                include=query["include"] or None,
+                filters=query["filters"] or None,
+                portal=query["portal"],
+                progress=False,
+            )
         except Exception:
             self.export_status.value = "The snapshot was not written (see below)."
             raise
         tables = manifest.get("tables", {})
         rows = sum(t.get("rows", 0) for t in tables.values())
-        self.export_status.value = (f'<span style="{OK_STYLE}">✔ Snapshot written to {html.escape(str(path))}: '
-                                    f"{len(tables)} tables, {rows:,} rows.</span>")
+        self.export_status.value = (
+            f'<span style="{OK_STYLE}">✔ Snapshot written to {html.escape(str(path))}: '
+            f"{len(tables)} tables, {rows:,} rows.</span>"
+        )
 
     def write_csv(self) -> list[Path]:
         """Write each table of the loaded result as a CSV file in the chosen folder; return the paths."""
         clear(self.error)
         builder = self._need_builder()
         if builder.result is None:
-            raise ConfigurationError("Load data first (the Query tab's Load button); CSV files are written from "
-                                     "the loaded tables.")
+            raise ConfigurationError(
+                "Load data first (the Query tab's Load button); CSV files are written from the loaded tables."
+            )
         folder = self.csv_folder.value.strip()
         if not folder:
             raise ConfigurationError("Type the folder to write the CSV files to.")
         paths = write_csv(builder.result, folder)
-        self.export_status.value = (f'<span style="{OK_STYLE}">✔ {len(paths)} CSV files written to '
-                                    f"{html.escape(folder)}.</span>")
+        self.export_status.value = (
+            f'<span style="{OK_STYLE}">✔ {len(paths)} CSV files written to {html.escape(folder)}.</span>'
+        )
         return paths
 
     def wait(self, timeout: float | None = None) -> None:

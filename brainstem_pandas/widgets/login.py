@@ -53,8 +53,10 @@ def check_url(text: str) -> str:
     url = text.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{text.strip()!r} is not a server address: it should start with https:// "
-                                 "(or http:// for a sandbox on this computer), e.g. https://www.brainstem.org.")
+        raise ConfigurationError(
+            f"{text.strip()!r} is not a server address: it should start with https:// "
+            "(or http:// for a sandbox on this computer), e.g. https://www.brainstem.org."
+        )
     return url
 
 
@@ -64,8 +66,11 @@ def _unreachable(exc: BaseException) -> bool:
 
 
 def _refused_credentials(exc: BaseException) -> bool:
-    return (isinstance(exc, AuthenticationError) and not _unreachable(exc)
-            and re.search(r"answered 40[01]\b", str(exc)) is not None)
+    return (
+        isinstance(exc, AuthenticationError)
+        and not _unreachable(exc)
+        and re.search(r"answered 40[01]\b", str(exc)) is not None
+    )
 
 
 def explain(exc: BaseException, url: str, method: str) -> str:
@@ -77,8 +82,10 @@ def explain(exc: BaseException, url: str, method: str) -> str:
     'Cannot reach a server at http://x. Check the address and your network connection, then try again.'
     """
     if isinstance(exc, UnauthorizedError):
-        return ("The server refused this token: it is mistyped, expired or revoked. Create a new personal "
-                "access token in your BrainSTEM account, or sign in another way.")
+        return (
+            "The server refused this token: it is mistyped, expired or revoked. Create a new personal "
+            "access token in your BrainSTEM account, or sign in another way."
+        )
     if _unreachable(exc):
         return f"Cannot reach a server at {url}. Check the address and your network connection, then try again."
     if method == "password" and _refused_credentials(exc):
@@ -110,8 +117,14 @@ class LoginForm(widgets.VBox):
     >>> form                                                # shows the form in a notebook  # doctest: +SKIP
     """
 
-    def __init__(self, url: str | None = None, *, method: str = "token", token_path: str | Path | None = None,
-                 **client_options: Any) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        method: str = "token",
+        token_path: str | Path | None = None,
+        **client_options: Any,
+    ) -> None:
         self.client: Client | None = None
         self.device: auth.DeviceLogin | None = None
         self.token_path = Path(token_path) if token_path else None
@@ -119,23 +132,38 @@ class LoginForm(widgets.VBox):
         self._callbacks: list[Callable[[Client], Any]] = []
         self.error = error_area()
         self._job = Background(self.error)
-        self.url = widgets.Text(value=url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL,
-                                description="Server", layout=wide())
+        self.url = widgets.Text(
+            value=url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL, description="Server", layout=wide()
+        )
         self.method = widgets.ToggleButtons(options=METHODS, value=method, description="Sign in with")
         self.token = widgets.Password(description="Token", placeholder="personal access token", layout=wide())
         self.email = widgets.Text(description="Email", placeholder="you@lab.org", layout=wide())
         self.password = widgets.Password(description="Password", layout=wide())
-        self.remember = widgets.Checkbox(value=False, indent=False,
-                                         description="Remember me (save the token on this computer, only you can "
-                                                     "read it)", layout=wide())
+        self.remember = widgets.Checkbox(
+            value=False,
+            indent=False,
+            description="Remember me (save the token on this computer, only you can read it)",
+            layout=wide(),
+        )
         self.device_info = widgets.HTML()
         self.sign_in_button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
         self.cancel_button = widgets.Button(description="Cancel", icon="times", disabled=True)
         self.status = widgets.HTML(value="Not signed in.")
-        super().__init__(children=[
-            self.url, self.method, self.token, self.email, self.password, self.remember, self.device_info,
-            widgets.HBox([self.sign_in_button, self.cancel_button]), self.status, self.error,
-        ], layout=widgets.Layout(width="100%"))
+        super().__init__(
+            children=[
+                self.url,
+                self.method,
+                self.token,
+                self.email,
+                self.password,
+                self.remember,
+                self.device_info,
+                widgets.HBox([self.sign_in_button, self.cancel_button]),
+                self.status,
+                self.error,
+            ],
+            layout=widgets.Layout(width="100%"),
+        )
         self.method.observe(guarded(self.error, self._show_method), names="value")
         self.sign_in_button.on_click(guarded(self.error, self._on_sign_in))
         self.cancel_button.on_click(guarded(self.error, self._on_cancel))
@@ -223,11 +251,13 @@ class LoginForm(widgets.VBox):
     def _token_job(self, url: str, token: str) -> Callable[[], tuple[Client, str]]:
         def job() -> tuple[Client, str]:
             return self._token_client(url, token, "token")
+
         return job
 
     def _password_job(self, url: str, email: str, password: str) -> Callable[[], tuple[Client, str]]:
         def job() -> tuple[Client, str]:
             return self._password_client(url, email, password)
+
         return job
 
     def _browser_job(self, url: str) -> Callable[[], tuple[Client, str]] | None:
@@ -241,7 +271,8 @@ class LoginForm(widgets.VBox):
         self.device_info.value = (
             f'Open <a href="{html.escape(link)}" target="_blank" rel="noopener">{html.escape(link)}</a> and '
             f"check that it shows the code <b><code>{html.escape(code)}</code></b>, then approve. "
-            "Waiting for your approval…")
+            "Waiting for your approval…"
+        )
         device = self.device
 
         def job() -> tuple[Client, str]:
@@ -249,6 +280,7 @@ class LoginForm(widgets.VBox):
             token = device.wait(cancelled=self._job.cancelled.is_set, sleep=self._job.cancelled.wait)
             self.device_info.value = "Approved in the browser."
             return self._token_client(url, token, "browser")
+
         return job
 
     # -- work in the background -----------------------------------------------------------
@@ -287,14 +319,18 @@ class LoginForm(widgets.VBox):
         finally:
             self._busy(False)
         self.client = client
-        self.status.value = (f'<span style="{OK_STYLE}">✔ Signed in to <b>{html.escape(url)}</b> '
-                             f"{html.escape(how)}.</span>")
+        self.status.value = (
+            f'<span style="{OK_STYLE}">✔ Signed in to <b>{html.escape(url)}</b> {html.escape(how)}.</span>'
+        )
         for callback in list(self._callbacks):
             guarded(self.error, callback)(client)
 
     def _fail(self, exc: BaseException, url: str, method: str) -> None:
-        self.status.value = ("Not signed in." if self.client is None
-                             else f"This sign-in failed; still signed in to {html.escape(self.client.url)}.")
+        self.status.value = (
+            "Not signed in."
+            if self.client is None
+            else f"This sign-in failed; still signed in to {html.escape(self.client.url)}."
+        )
         if method == "browser":
             self.device_info.value = ""
         show_error(self.error, explain(exc, url, method), describe(exc))

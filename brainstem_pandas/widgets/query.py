@@ -29,9 +29,19 @@ from brainstem_pandas.query import OPERATORS, build_params, encode_value
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, narrow
 
 OPERATOR_LABELS = {
-    "exact": "is", "iexact": "is (any case)", "icontains": "contains (any case)", "contains": "contains",
-    "startswith": "starts with", "istartswith": "starts with (any case)", "endswith": "ends with",
-    "iendswith": "ends with (any case)", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "in": "is one of",
+    "exact": "is",
+    "iexact": "is (any case)",
+    "icontains": "contains (any case)",
+    "contains": "contains",
+    "startswith": "starts with",
+    "istartswith": "starts with (any case)",
+    "endswith": "ends with",
+    "iendswith": "ends with (any case)",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "in": "is one of",
     "isnull": "is empty",
 }
 HEAD_ROWS = 5
@@ -96,20 +106,29 @@ class FilterRow:
     ``row.box`` is the widget; ``row.item()`` the ``(key, value)`` pair for ``filters=``.
     """
 
-    def __init__(self, model: catalog.Model, area: widgets.HTML, on_change: Callable[[], None],
-                 on_remove: Callable[["FilterRow"], None]) -> None:
+    def __init__(
+        self,
+        model: catalog.Model,
+        area: widgets.HTML,
+        on_change: Callable[[], None],
+        on_remove: Callable[["FilterRow"], None],
+    ) -> None:
         self.model, self._area, self._on_change = model, area, on_change
-        self.field = widgets.Dropdown(options=[(_field_label(f), f.name) for f in model.fields],
-                                      layout=widgets.Layout(width="220px"))
+        self.field = widgets.Dropdown(
+            options=[(_field_label(f), f.name) for f in model.fields], layout=widgets.Layout(width="220px")
+        )
         # Few people filter by id: start on the first field with a meaning.
         self.field.value = next((f.name for f in model.fields if f.name != "id"), model.fields[0].name)
         self.operator = widgets.Dropdown(layout=widgets.Layout(width="170px"))
         self.value: widgets.Widget = widgets.Text()
         self._kind = ""
-        self.remove_button = widgets.Button(icon="trash", tooltip="Remove this filter",
-                                            layout=widgets.Layout(width="40px"))
-        self.box = widgets.HBox([self.field, self.operator, self.value, self.remove_button],
-                                layout=widgets.Layout(width="100%", flex_flow="row wrap"))
+        self.remove_button = widgets.Button(
+            icon="trash", tooltip="Remove this filter", layout=widgets.Layout(width="40px")
+        )
+        self.box = widgets.HBox(
+            [self.field, self.operator, self.value, self.remove_button],
+            layout=widgets.Layout(width="100%", flex_flow="row wrap"),
+        )
         self.field.observe(guarded(area, self._field_changed), names="value")
         self.operator.observe(guarded(area, self._operator_changed), names="value")
         self.remove_button.on_click(guarded(area, lambda _button: on_remove(self)))
@@ -218,13 +237,18 @@ def frame_preview(frame: pd.DataFrame, rows: int = HEAD_ROWS) -> str:
 def summary_html(result: LinkedFrames, head: int = HEAD_ROWS) -> str:
     """Row counts of every table, then the first rows of each model table, as HTML."""
     kinds = (("table", result.tables), ("link", result.links), ("child", result.children))
-    rows = "".join(f"<tr><td>{kind}</td><td><code>{html.escape(name)}</code></td>"
-                   f"<td style='text-align:right'>{len(frame):,}</td></tr>"
-                   for kind, tables in kinds for name, frame in tables.items())
+    rows = "".join(
+        f"<tr><td>{kind}</td><td><code>{html.escape(name)}</code></td>"
+        f"<td style='text-align:right'>{len(frame):,}</td></tr>"
+        for kind, tables in kinds
+        for name, frame in tables.items()
+    )
     parts = [f"<table><thead><tr><th>kind</th><th>table</th><th>rows</th></tr></thead><tbody>{rows}</tbody></table>"]
     for name, frame in result.tables.items():
-        parts.append(f"<h4 style='margin:8px 0 2px'>{html.escape(name)}: first {min(head, len(frame))} of "
-                     f"{len(frame):,}</h4><div style='overflow-x:auto'>{frame_preview(frame, head)}</div>")
+        parts.append(
+            f"<h4 style='margin:8px 0 2px'>{html.escape(name)}: first {min(head, len(frame))} of "
+            f"{len(frame):,}</h4><div style='overflow-x:auto'>{frame_preview(frame, head)}</div>"
+        )
     return "<div style='max-height:480px;overflow:auto'>" + "".join(parts) + "</div>"
 
 
@@ -263,31 +287,42 @@ class QueryBuilder(widgets.VBox):
         self._quiet = False  # True while a batch of changes is made, so the code is rendered once
         self._switching = False  # True while the model list is replaced
         self.portal = widgets.ToggleButtons(options=list(PORTALS), value=client.portal, description="Portal")
-        self.model = widgets.Dropdown(options=self._model_options(client.portal), description="Model",
-                                      layout=widgets.Layout(width="360px"))
+        self.model = widgets.Dropdown(
+            options=self._model_options(client.portal), description="Model", layout=widgets.Layout(width="360px")
+        )
         self.add_filter_button = widgets.Button(description="Add filter", icon="plus")
         self._filter_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.sort_field = widgets.Dropdown(description="Sort by", layout=widgets.Layout(width="300px"))
-        self.sort_descending = widgets.Checkbox(value=False, description="descending", indent=False,
-                                                layout=narrow())
-        self._include_box = widgets.GridBox(layout=widgets.Layout(
-            width="100%", grid_template_columns="repeat(auto-fill, minmax(230px, 1fr))"))
+        self.sort_descending = widgets.Checkbox(value=False, description="descending", indent=False, layout=narrow())
+        self._include_box = widgets.GridBox(
+            layout=widgets.Layout(width="100%", grid_template_columns="repeat(auto-fill, minmax(230px, 1fr))")
+        )
         self.load_button = widgets.Button(description="Load", button_style="primary", icon="download")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
         self.status = widgets.HTML()
         self.code_view = widgets.HTML()
         self.output = widgets.HTML()
-        super().__init__(children=[
-            widgets.HBox([self.model, self.portal], layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HTML("<b>Filters</b>"), self._filter_box, self.add_filter_button,
-            widgets.HBox([self.sort_field, self.sort_descending]),
-            widgets.HTML("<b>Include related records</b>"), self._include_box,
-            widgets.HBox([self.load_button, self.cancel_button, self.progress, self.status],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-            self.error, widgets.HTML("<b>Python code</b> (paste into a cell to run the same query)"),
-            self.code_view, self.output,
-        ], layout=widgets.Layout(width="100%"))
+        super().__init__(
+            children=[
+                widgets.HBox([self.model, self.portal], layout=widgets.Layout(flex_flow="row wrap")),
+                widgets.HTML("<b>Filters</b>"),
+                self._filter_box,
+                self.add_filter_button,
+                widgets.HBox([self.sort_field, self.sort_descending]),
+                widgets.HTML("<b>Include related records</b>"),
+                self._include_box,
+                widgets.HBox(
+                    [self.load_button, self.cancel_button, self.progress, self.status],
+                    layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+                ),
+                self.error,
+                widgets.HTML("<b>Python code</b> (paste into a cell to run the same query)"),
+                self.code_view,
+                self.output,
+            ],
+            layout=widgets.Layout(width="100%"),
+        )
         on = self._guard
         self.model.observe(on(self._model_changed), names="value")
         self.portal.observe(on(self._portal_changed), names="value")
@@ -320,14 +355,20 @@ class QueryBuilder(widgets.VBox):
         for row in self.filters:
             key, value = row.item()
             if key in filters:
-                raise QueryError(f"Two filter rows use {key!r}; keep one (the 'is one of' operator matches "
-                                 "any of several values).")
+                raise QueryError(
+                    f"Two filter rows use {key!r}; keep one (the 'is one of' operator matches any of several values)."
+                )
             filters[key] = value
         include = [name for name, box in self.includes.items() if box.value]
         sort = [("-" if self.sort_descending.value else "") + self.sort_field.value] if self.sort_field.value else []
         build_params(self.spec, filters=filters, sort=sort, include=include)  # the catalog's checks
-        return {"model": self.spec.name, "include": include, "filters": filters, "sort": sort,
-                "portal": self.portal.value}
+        return {
+            "model": self.spec.name,
+            "include": include,
+            "filters": filters,
+            "sort": sort,
+            "portal": self.portal.value,
+        }
 
     @property
     def code(self) -> str:
@@ -395,8 +436,9 @@ class QueryBuilder(widgets.VBox):
         self.sort_field.value = ""
         self.includes = {}
         for f in spec.relations:
-            box = widgets.Checkbox(value=False, description=f"{f.name} → {f.related_model}", indent=False,
-                                   layout=narrow())
+            box = widgets.Checkbox(
+                value=False, description=f"{f.name} → {f.related_model}", indent=False, layout=narrow()
+            )
             box.observe(self._guard(lambda _c: self._refresh_code()), names="value")
             self.includes[f.name] = box
         self._include_box.children = list(self.includes.values())
@@ -461,8 +503,14 @@ class QueryBuilder(widgets.VBox):
         self.progress.value, self.progress.max, self.progress.bar_style = 0, 1, ""
         self.status.value = "Loading…"
         builder = FrameBuilder(model, include=query["include"])
-        pages = self.client.iter_pages(model, filters=query["filters"], sort=query["sort"],
-                                       include=query["include"], portal=query["portal"], progress=False)
+        pages = self.client.iter_pages(
+            model,
+            filters=query["filters"],
+            sort=query["sort"],
+            include=query["include"],
+            portal=query["portal"],
+            progress=False,
+        )
         received = 0
         try:
             for page in pages:
@@ -481,4 +529,3 @@ class QueryBuilder(widgets.VBox):
     def _busy(self, busy: bool) -> None:
         self.load_button.disabled = busy
         self.cancel_button.disabled = not busy
-

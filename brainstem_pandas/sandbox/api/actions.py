@@ -44,8 +44,11 @@ def _project_invitation(view: Any, name: str, inv: Any, request: Request) -> Res
         _deny("Only project managers can cancel an invitation.")
     with transaction.atomic():
         if name == "accept":
-            role = {"can_change": inv.can_change or inv.manage_project or inv.own_project,
-                    "is_manager": inv.manage_project or inv.own_project, "is_owner": inv.own_project}
+            role = {
+                "can_change": inv.can_change or inv.manage_project or inv.own_project,
+                "is_manager": inv.manage_project or inv.own_project,
+                "is_owner": inv.own_project,
+            }
             if group_invite:
                 _add_member(inv.project, "groups", inv.invitee.name, role)
             else:
@@ -62,8 +65,12 @@ def _group_invitation(view: Any, name: str, inv: Any, request: Request) -> Respo
         _deny("Only group managers can cancel an invitation.")
     with transaction.atomic():
         if name == "accept":
-            _add_member(inv.authgroup, "users", inv.user_account_invitation.email,
-                        {"is_manager": inv.new_manager or inv.new_owner, "is_owner": inv.new_owner})
+            _add_member(
+                inv.authgroup,
+                "users",
+                inv.user_account_invitation.email,
+                {"is_manager": inv.new_manager or inv.new_owner, "is_owner": inv.new_owner},
+            )
         inv.delete()
     return _ok(f"Invitation {name}ed." if name != "cancel" else "Invitation cancelled.")
 
@@ -76,8 +83,9 @@ def _group_request(view: Any, name: str, req: Any, request: Request) -> Response
         _deny("Only the requesting user can cancel a membership request.")
     with transaction.atomic():
         if name == "accept":
-            _add_member(req.authgroup, "users", req.user_account_request.email,
-                        {"is_manager": False, "is_owner": False})
+            _add_member(
+                req.authgroup, "users", req.user_account_request.email, {"is_manager": False, "is_owner": False}
+            )
         req.delete()
     return _ok(f"Request {name}ed." if name != "cancel" else "Request cancelled.")
 
@@ -89,8 +97,8 @@ def _group(view: Any, name: str, group: Any, request: Request) -> Response:
         if email in members:
             raise exceptions.ValidationError({"non_field_errors": ["You are already a member."]})
         MODELS["group_membership_request"].objects.get_or_create(
-            user_account_request=view.access.user, authgroup=group,
-            defaults={"created_by": view.access.user})
+            user_account_request=view.access.user, authgroup=group, defaults={"created_by": view.access.user}
+        )
         return _ok("Membership requested; a group manager must accept it.")
     if email not in members:
         raise exceptions.ValidationError({"non_field_errors": ["You are not a member of this group."]})
@@ -110,8 +118,11 @@ def _approval(view: Any, name: str, approval: Any, request: Request) -> Response
     target = MODELS[target_name]
     with transaction.atomic():
         if name == "accept":
-            fields = [f for f in spec.fields
-                      if not f.read_only and f.name != "id" and f.name in catalog.model(target_name).field_names]
+            fields = [
+                f
+                for f in spec.fields
+                if not f.read_only and f.name != "id" and f.name in catalog.model(target_name).field_names
+            ]
             plain = {f.name: getattr(approval, f.name) for f in fields if not f.many}
             if approval.instance_id_id:
                 record = target.objects.get(pk=approval.instance_id_id)

@@ -56,8 +56,13 @@ def issue(user: Any, kind: str, *, lifetime: timedelta, name: str = "", family: 
     secret = f"bst_{kind}_{secrets.token_urlsafe(32)}"
     now = timezone.now()
     row = Token.objects.create(
-        digest=digest(secret), kind=kind, name=name, user=user,
-        created=now, expires=now + lifetime, family=family,
+        digest=digest(secret),
+        kind=kind,
+        name=name,
+        user=user,
+        created=now,
+        expires=now + lifetime,
+        family=family,
     )
     return secret, row
 
@@ -75,8 +80,7 @@ def find_user(email: str, password: str) -> Any | None:
     return user
 
 
-def create_user(email: str, password: str, *, first_name: str = "", last_name: str = "",
-                reviewer: bool = False) -> Any:
+def create_user(email: str, password: str, *, first_name: str = "", last_name: str = "", reviewer: bool = False) -> Any:
     """Create a sandbox user with a hashed password.
 
     Raises
@@ -89,8 +93,11 @@ def create_user(email: str, password: str, *, first_name: str = "", last_name: s
     if MODELS["user"].objects.filter(email__iexact=email).exists():
         raise ValueError(f"a user with email {email!r} already exists")
     return MODELS["user"].objects.create(
-        email=email, first_name=first_name, last_name=last_name,
-        password=make_password(password), is_reviewer=reviewer,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password=make_password(password),
+        is_reviewer=reviewer,
     )
 
 
@@ -106,8 +113,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header; send 'Authorization: Bearer <token>'."
             )
-        row = (Token.objects.select_related("user")
-               .filter(digest=digest(secret.strip())).first())
+        row = Token.objects.select_related("user").filter(digest=digest(secret.strip())).first()
         now = timezone.now()
         if row is None or row.revoked or row.kind == Token.REFRESH:
             raise exceptions.AuthenticationFailed("Invalid token; create a new one or sign in again.")
@@ -159,8 +165,7 @@ def _pair(user: Any) -> dict[str, Any]:
     family = secrets.token_hex(16)
     access, _ = issue(user, Token.ACCESS, lifetime=timedelta(seconds=cfg.access_ttl), family=family)
     refresh, _ = issue(user, Token.REFRESH, lifetime=timedelta(seconds=cfg.refresh_ttl), family=family)
-    return {"access": access, "refresh": refresh, "token_type": "bearer",
-            "expires_in": cfg.access_ttl}
+    return {"access": access, "refresh": refresh, "token_type": "bearer", "expires_in": cfg.access_ttl}
 
 
 @api_view(["POST"])
@@ -206,20 +211,25 @@ def device_start(request: Request) -> Response:
     data = request.data if isinstance(request.data, dict) else {}
     now = timezone.now()
     session = DeviceSession.objects.create(
-        session_id=secrets.token_urlsafe(16), device_code=secrets.token_urlsafe(32),
-        user_code=_user_code(), client_name=str(data.get("client_name") or "")[:100],
-        created=now, expires=now + timedelta(seconds=cfg.device_ttl),
+        session_id=secrets.token_urlsafe(16),
+        device_code=secrets.token_urlsafe(32),
+        user_code=_user_code(),
+        client_name=str(data.get("client_name") or "")[:100],
+        created=now,
+        expires=now + timedelta(seconds=cfg.device_ttl),
     )
     base = request.build_absolute_uri("/account/authorize/")
-    return Response({
-        "session_id": session.session_id,
-        "device_code": session.device_code,
-        "user_code": session.user_code,
-        "verification_uri": base,
-        "verification_uri_complete": f"{base}?session={session.session_id}",
-        "interval": cfg.device_interval,
-        "expires_in": cfg.device_ttl,
-    })
+    return Response(
+        {
+            "session_id": session.session_id,
+            "device_code": session.device_code,
+            "user_code": session.user_code,
+            "verification_uri": base,
+            "verification_uri_complete": f"{base}?session={session.session_id}",
+            "interval": cfg.device_interval,
+            "expires_in": cfg.device_ttl,
+        }
+    )
 
 
 @api_view(["POST"])
@@ -240,7 +250,8 @@ def device_poll(request: Request) -> Response:
         if session.status == DeviceSession.PENDING:
             return Response({"status": "authorization_pending"})
         claimed = DeviceSession.objects.filter(pk=session.pk, status=DeviceSession.APPROVED).update(
-            status=DeviceSession.USED)
+            status=DeviceSession.USED
+        )
         if not claimed:
             return Response({"error": "already_used"})
         secret, _ = issue_pat(session.user, name=session.client_name or "device")
@@ -261,8 +272,10 @@ def _find_session(value: str) -> DeviceSession | None:
     value = (value or "").strip()
     if not value:
         return None
-    return (DeviceSession.objects.filter(session_id=value).first()
-            or DeviceSession.objects.filter(user_code=normalize_user_code(value)).first())
+    return (
+        DeviceSession.objects.filter(session_id=value).first()
+        or DeviceSession.objects.filter(user_code=normalize_user_code(value)).first()
+    )
 
 
 @csrf_exempt
@@ -290,7 +303,6 @@ def authorize_page(request: HttpRequest) -> HttpResponse:
             session.user = user
             session.save(update_fields=["status", "user"])
             context["done"] = True
-            context["message"] = ("Device approved. You can close this page."
-                                  if approve else "Request denied.")
+            context["message"] = "Device approved. You can close this page." if approve else "Request denied."
         return render(request, "authorize.html", context, status=status)
     return render(request, "authorize.html", context)

@@ -67,8 +67,7 @@ def _relation_field(model_name: str, f: catalog.Field) -> models.Field | None:
         return models.ManyToManyField(target, **kwargs)
     # Required parents own their children; optional links just fall away.
     on_delete = models.CASCADE if f.required else models.SET_NULL
-    return models.ForeignKey(target, null=True, blank=True, on_delete=on_delete,
-                             related_name=related)
+    return models.ForeignKey(target, null=True, blank=True, on_delete=on_delete, related_name=related)
 
 
 def _id_field(m: catalog.Model) -> models.Field:
@@ -104,8 +103,7 @@ def _build(m: catalog.Model) -> type[models.Model]:
     )
     if schema.scope(m.name) == "attribute" and not schema.ATTRIBUTE_PATHS[m.name]:
         # Personal attributes belong to groups (datamodel: "Authenticated groups").
-        attrs["auth_groups"] = models.ManyToManyField(f"{APP_LABEL}.Group", blank=True,
-                                                      related_name="+")
+        attrs["auth_groups"] = models.ManyToManyField(f"{APP_LABEL}.Group", blank=True, related_name="+")
     if m.name == "user":
         attrs.update(_user_extras())
     attrs["Meta"] = type("Meta", (), {"app_label": APP_LABEL, "ordering": ["pk"]})
@@ -121,10 +119,8 @@ globals().update({cls.__name__: cls for cls in MODELS.values()})
 class SessionDataStorage(models.Model):
     """Ordered link between a session and its data storages."""
 
-    session = models.ForeignKey(f"{APP_LABEL}.Session", on_delete=models.CASCADE,
-                                related_name="datastorage_links")
-    datastorage = models.ForeignKey(f"{APP_LABEL}.Datastorage", on_delete=models.CASCADE,
-                                    related_name="+")
+    session = models.ForeignKey(f"{APP_LABEL}.Session", on_delete=models.CASCADE, related_name="datastorage_links")
+    datastorage = models.ForeignKey(f"{APP_LABEL}.Datastorage", on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -137,8 +133,7 @@ class Epoch(models.Model):
     """A temporal segment of a session (documented in the datamodel, no endpoint)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey(f"{APP_LABEL}.Session", on_delete=models.CASCADE,
-                                related_name="epochs")
+    session = models.ForeignKey(f"{APP_LABEL}.Session", on_delete=models.CASCADE, related_name="epochs")
     name = models.CharField(max_length=100)
     start = models.FloatField(null=True)
     end = models.FloatField(null=True)
@@ -176,8 +171,7 @@ class DeviceSession(models.Model):
     user_code = models.CharField(max_length=9, unique=True)
     client_name = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=10, default=PENDING)
-    user = models.ForeignKey(f"{APP_LABEL}.User", null=True, on_delete=models.CASCADE,
-                             related_name="+")
+    user = models.ForeignKey(f"{APP_LABEL}.User", null=True, on_delete=models.CASCADE, related_name="+")
     created = models.DateTimeField()
     expires = models.DateTimeField()
 

@@ -87,9 +87,7 @@ def compute_access(user, portal: str) -> Access:
             group_names[name] = gid
             if role.get("is_manager") or role.get("is_owner"):
                 access.managed_groups.add(gid)
-    for pid, users, groups, is_public in project_model.objects.values_list(
-        "pk", "users", "groups", "is_public"
-    ):
+    for pid, users, groups, is_public in project_model.objects.values_list("pk", "users", "groups", "is_public"):
         if is_public:
             access.readable.add(pid)
         role = (users or {}).get(email)
@@ -116,10 +114,8 @@ def _path_filter(model: Any, path: str, projects: set) -> Q:
     if not rest:
         if field.many_to_many:
             through = field.remote_field.through
-            own = next(f for f in through._meta.concrete_fields
-                       if f.is_relation and f.related_model is model)
-            target = next(f for f in through._meta.concrete_fields
-                          if f.is_relation and f.related_model is not model)
+            own = next(f for f in through._meta.concrete_fields if f.is_relation and f.related_model is model)
+            target = next(f for f in through._meta.concrete_fields if f.is_relation and f.related_model is not model)
             ids = through.objects.filter(**{f"{target.attname}__in": projects}).values(own.attname)
             return Q(pk__in=ids)
         return Q(**{f"{field.attname}__in": projects})
@@ -234,8 +230,11 @@ def _changed_details(data: dict, instance) -> list[str]:
 
     A PUT resends every field: only values that differ from the record count.
     """
-    return sorted(name for name, value in data.items()
-                  if name not in MEMBER_FIELDS and not _same(value, getattr(instance, name, None)))
+    return sorted(
+        name
+        for name, value in data.items()
+        if name not in MEMBER_FIELDS and not _same(value, getattr(instance, name, None))
+    )
 
 
 def _is_manager_role(role: object) -> bool:
@@ -278,8 +277,10 @@ def _project_change(access: Access, data: dict, instance) -> str | None:
     if "is_public" in changed:
         return "Only project owners can make a project public or private."
     if changed:
-        return (f"Only project owners can change project details ({', '.join(changed)}); "
-                "managers may add and remove members and groups.")
+        return (
+            f"Only project owners can change project details ({', '.join(changed)}); "
+            "managers may add and remove members and groups."
+        )
     if _touches_managers(data, instance):
         return "Only project owners can add or remove managers and owners."
     return None
@@ -287,11 +288,12 @@ def _project_change(access: Access, data: dict, instance) -> str | None:
 
 def _storages_denied(access: Access, storages: list) -> str | None:
     """Sessions may only point at data storages of the writer's groups (change_datastorage)."""
-    denied = [str(ds.pk) for ds in storages
-              if not set(ds.auth_groups.values_list("pk", flat=True)) & access.groups]
+    denied = [str(ds.pk) for ds in storages if not set(ds.auth_groups.values_list("pk", flat=True)) & access.groups]
     if denied:
-        return ("You need change permission on every data storage of the session; "
-                f"not a member of a group owning: {', '.join(sorted(denied))}.")
+        return (
+            "You need change permission on every data storage of the session; "
+            f"not a member of a group owning: {', '.join(sorted(denied))}."
+        )
     return None
 
 
@@ -316,8 +318,10 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
             projects |= related_projects(model_name, {}, instance)
         denied = projects - access.changeable
         if denied:
-            return ("You need change permission (contributor or higher) on every project "
-                    f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}.")
+            return (
+                "You need change permission (contributor or higher) on every project "
+                f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}."
+            )
         return _storages_denied(access, data.get("datastorage") or [])
     if kind == "attribute":
         if action == "add" and not schema.ATTRIBUTE_PATHS[model_name]:

@@ -53,11 +53,18 @@ ATTRIBUTE_PATHS = {
 # Empty values of JSON fields, as the documentation's examples show them; other
 # JSON fields start as null.
 JSON_DEFAULTS = {
-    "extra_fields": dict, "users": dict, "groups": dict, "details": dict, "coordinates_details": dict,
-    "download_links": list, "entries": list, "external_identifiers": list,
-    "data_organization": list, "data_protocols": list, "specifications": list,
+    "extra_fields": dict,
+    "users": dict,
+    "groups": dict,
+    "details": dict,
+    "coordinates_details": dict,
+    "download_links": list,
+    "entries": list,
+    "external_identifiers": list,
+    "data_organization": list,
+    "data_protocols": list,
+    "specifications": list,
 }
-
 
 
 @dataclass(frozen=True)

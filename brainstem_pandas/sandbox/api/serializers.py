@@ -56,9 +56,7 @@ class RelationField(DynamicRelationField):
         try:
             return model.objects.get(pk=data)
         except (model.DoesNotExist, DjangoValidationError, ValueError, TypeError):
-            raise ValidationError(
-                f"{data!r} is not the id of an existing {self.catalog_field.related_model}"
-            ) from None
+            raise ValidationError(f"{data!r} is not the id of an existing {self.catalog_field.related_model}") from None
 
     def to_representation(self, instance: Any) -> Any:
         value = super().to_representation(instance)
@@ -133,10 +131,11 @@ class BaseSerializer(DynamicModelSerializer):
 
 
 def _datastorage_order(session: Any, ids: list) -> list:
-    positions = {
-        str(link.datastorage_id): link.position
-        for link in session.datastorage_links.all()
-    } if session is not None else {}
+    positions = (
+        {str(link.datastorage_id): link.position for link in session.datastorage_links.all()}
+        if session is not None
+        else {}
+    )
     return sorted(ids, key=lambda v: positions.get(str(v["id"] if isinstance(v, dict) else v), 0))
 
 
@@ -170,8 +169,7 @@ def _scalar_kwargs(f: catalog.Field) -> dict[str, Any]:
 def _choice_field(f: catalog.Field) -> serializers.ChoiceField:
     if f.read_only:
         return serializers.ChoiceField(choices=f.choices, read_only=True)
-    return serializers.ChoiceField(choices=f.choices, required=f.required,
-                                   allow_blank=not f.required)
+    return serializers.ChoiceField(choices=f.choices, required=f.required, allow_blank=not f.required)
 
 
 def _build(m: catalog.Model) -> type[BaseSerializer]:
@@ -191,13 +189,17 @@ def _build(m: catalog.Model) -> type[BaseSerializer]:
             extra_kwargs[f.name] = _scalar_kwargs(f)
     if m.name == "session":
         attrs["ordered_links"] = {"datastorage": _datastorage_order}
-    meta = type("Meta", (), {
-        "model": MODELS[m.name],
-        "name": m.detail_key,
-        "plural_name": m.list_key,
-        "fields": names,
-        "extra_kwargs": extra_kwargs,
-    })
+    meta = type(
+        "Meta",
+        (),
+        {
+            "model": MODELS[m.name],
+            "name": m.detail_key,
+            "plural_name": m.list_key,
+            "fields": names,
+            "extra_kwargs": extra_kwargs,
+        },
+    )
     attrs["Meta"] = meta
     return type(f"{class_name(m.name)}Serializer", (BaseSerializer,), attrs)
 

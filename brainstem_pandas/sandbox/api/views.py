@@ -66,17 +66,18 @@ class EnvelopePagination(LimitOffsetPagination):
         envelope = settings.CONFIG.envelope
         head: dict[str, Any] = {}
         if envelope == "count":
-            head = {"count": self.count, "next": self.get_next_link(),
-                    "previous": self.get_previous_link()}
+            head = {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link()}
         elif envelope == "meta":
-            head = {"meta": {
-                "total_results": self.count,
-                "limit": self.limit,
-                "offset": self.offset,
-                "total_pages": -(-self.count // self.limit) if self.limit else 1,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
-            }}
+            head = {
+                "meta": {
+                    "total_results": self.count,
+                    "limit": self.limit,
+                    "offset": self.offset,
+                    "total_pages": -(-self.count // self.limit) if self.limit else 1,
+                    "next": self.get_next_link(),
+                    "previous": self.get_previous_link(),
+                }
+            }
         body = dict(data) if isinstance(data, dict) else {"results": data}
         return Response({**head, **body})
 
@@ -140,9 +141,13 @@ class CatalogViewSet(DynamicModelViewSet):
     ordering_fields = "__all__"
     ENABLE_BULK_UPDATE = False
     ENABLE_PATCH_ALL = False
-    features = (DynamicModelViewSet.INCLUDE, DynamicModelViewSet.EXCLUDE,
-                DynamicModelViewSet.FILTER, DynamicModelViewSet.SORT,
-                DynamicModelViewSet.SIDELOADING)
+    features = (
+        DynamicModelViewSet.INCLUDE,
+        DynamicModelViewSet.EXCLUDE,
+        DynamicModelViewSet.FILTER,
+        DynamicModelViewSet.SORT,
+        DynamicModelViewSet.SIDELOADING,
+    )
 
     # -- request set-up -------------------------------------------------
     @property
@@ -171,14 +176,15 @@ class CatalogViewSet(DynamicModelViewSet):
             raise exceptions.PermissionDenied("Actions are available on the private portal only.")
         if portal == permissions.PRIVATE and request.user is None:
             raise exceptions.NotAuthenticated(
-                "Authentication credentials were not provided; send 'Authorization: Bearer <token>'.")
+                "Authentication credentials were not provided; send 'Authorization: Bearer <token>'."
+            )
         if not allowed and not kwargs.get("action_name"):
-            raise exceptions.MethodNotAllowed(request.method,
-                                              f"{self.catalog_name} does not support {operation}.")
+            raise exceptions.MethodNotAllowed(request.method, f"{self.catalog_name} does not support {operation}.")
         if portal not in allowed and not kwargs.get("action_name"):
             if portal == permissions.PUBLIC and operation in ("add", "change", "delete"):
                 raise exceptions.PermissionDenied(
-                    "The public portal is read-only; use the private portal with a token.")
+                    "The public portal is read-only; use the private portal with a token."
+                )
             raise exceptions.NotFound(f"{self.catalog_name} is not available on the {portal} portal.")
         request.bsp_access = permissions.compute_access(request.user, portal)
         request.bsp_cache_key = None
@@ -275,11 +281,17 @@ class CatalogViewSet(DynamicModelViewSet):
             data[name] = merged
 
     def after_save(self, instance: Any, action: str) -> None:
-        if action == "add" and schema.scope(self.catalog_name) == "attribute" \
-                and not schema.ATTRIBUTE_PATHS[self.catalog_name]:
+        if (
+            action == "add"
+            and schema.scope(self.catalog_name) == "attribute"
+            and not schema.ATTRIBUTE_PATHS[self.catalog_name]
+        ):
             instance.auth_groups.set(self.access.groups)
-        if self.catalog_name == "session" and isinstance(self.request.data, dict) \
-                and isinstance(self.request.data.get("datastorage"), list):
+        if (
+            self.catalog_name == "session"
+            and isinstance(self.request.data, dict)
+            and isinstance(self.request.data.get("datastorage"), list)
+        ):
             for pos, ds in enumerate(self.request.data["datastorage"]):
                 SessionDataStorage.objects.filter(session=instance, datastorage_id=ds).update(position=pos)
 
@@ -336,13 +348,13 @@ class CatalogViewSet(DynamicModelViewSet):
         many = {f.name for f in approval.fields if f.many}
         values = {k: v for k, v in data.items() if k in own and k not in many}
         with transaction.atomic():
-            record = cls.objects.create(**values, action=action, status="pending",
-                                        instance_id=instance, created_by=self.access.user)
+            record = cls.objects.create(
+                **values, action=action, status="pending", instance_id=instance, created_by=self.access.user
+            )
             for name in many & set(data):
                 getattr(record, name).set(data[name])
         code = status.HTTP_201_CREATED if action == "add" else status.HTTP_200_OK
-        rep = SERIALIZERS[approval.name](record, context=self.get_serializer_context(),
-                                         include_fields="*").data
+        rep = SERIALIZERS[approval.name](record, context=self.get_serializer_context(), include_fields="*").data
         return Response({self.model.write_key: rep}, status=code)
 
     def run_action(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -360,11 +372,15 @@ class CatalogViewSet(DynamicModelViewSet):
 
 
 def _viewset(m: catalog.Model) -> type[CatalogViewSet]:
-    return type(f"{m.name}ViewSet", (CatalogViewSet,), {
-        "catalog_name": m.name,
-        "serializer_class": SERIALIZERS[m.name],
-        "queryset": MODELS[m.name].objects.all(),
-    })
+    return type(
+        f"{m.name}ViewSet",
+        (CatalogViewSet,),
+        {
+            "catalog_name": m.name,
+            "serializer_class": SERIALIZERS[m.name],
+            "queryset": MODELS[m.name].objects.all(),
+        },
+    )
 
 
 VIEWSETS = {m.name: _viewset(m) for m in catalog.all_models().values()}

@@ -47,9 +47,7 @@ def parse_authorization(header: bytes) -> str | None:
     if not parts or parts[0].lower().decode("latin-1") not in SCHEMES:
         return None
     if len(parts) != 2:
-        raise exceptions.AuthenticationFailed(
-            "Invalid Authorization header: expected 'Token <key>' or 'Bearer <key>'."
-        )
+        raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Token <key>' or 'Bearer <key>'.")
     try:
         return parts[1].decode("ascii")
     except UnicodeDecodeError:

@@ -146,9 +146,7 @@ class Brain(models.Model):
     verified = models.BooleanField(default=False)
     upload_date = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    file_upload = models.ForeignKey(
-        FileUpload, on_delete=models.SET_NULL, null=True, blank=True, related_name="brains"
-    )
+    file_upload = models.ForeignKey(FileUpload, on_delete=models.SET_NULL, null=True, blank=True, related_name="brains")
 
     class Meta:
         ordering = ["id"]

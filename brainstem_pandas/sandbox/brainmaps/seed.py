@@ -49,21 +49,34 @@ class SpeciesInfo:
     regions: tuple[str, ...]
 
 
-MAMMAL_REGIONS = ("cortex", "hippocampus", "cerebellum", "thalamus", "striatum", "amygdala",
-                  "hypothalamus", "olfactory bulb", "brainstem", "entorhinal cortex")
-PRIMATE_REGIONS = ("prefrontal cortex", "visual cortex", "motor cortex", "hippocampus",
-                   "thalamus", "basal ganglia", "cerebellum", "superior colliculus")
-BIRD_REGIONS = ("HVC", "Area X", "hippocampal formation", "optic tectum", "cerebellum",
-                "nidopallium", "mesopallium")
-FISH_REGIONS = ("optic tectum", "telencephalon", "habenula", "cerebellum", "hindbrain",
-                "hypothalamus")
-CEPHALOPOD_REGIONS = ("vertical lobe", "optic lobe", "superior frontal lobe",
-                      "subesophageal mass", "peduncle lobe")
+MAMMAL_REGIONS = (
+    "cortex",
+    "hippocampus",
+    "cerebellum",
+    "thalamus",
+    "striatum",
+    "amygdala",
+    "hypothalamus",
+    "olfactory bulb",
+    "brainstem",
+    "entorhinal cortex",
+)
+PRIMATE_REGIONS = (
+    "prefrontal cortex",
+    "visual cortex",
+    "motor cortex",
+    "hippocampus",
+    "thalamus",
+    "basal ganglia",
+    "cerebellum",
+    "superior colliculus",
+)
+BIRD_REGIONS = ("HVC", "Area X", "hippocampal formation", "optic tectum", "cerebellum", "nidopallium", "mesopallium")
+FISH_REGIONS = ("optic tectum", "telencephalon", "habenula", "cerebellum", "hindbrain", "hypothalamus")
+CEPHALOPOD_REGIONS = ("vertical lobe", "optic lobe", "superior frontal lobe", "subesophageal mass", "peduncle lobe")
 AMPHIBIAN_REGIONS = ("pallium", "optic tectum", "cerebellum", "hindbrain", "hypothalamus")
-REPTILE_REGIONS = ("dorsal cortex", "dorsal ventricular ridge", "optic tectum", "cerebellum",
-                   "hippocampus")
-INSECT_REGIONS = ("mushroom body", "central complex", "antennal lobe", "optic lobe",
-                  "lateral horn")
+REPTILE_REGIONS = ("dorsal cortex", "dorsal ventricular ridge", "optic tectum", "cerebellum", "hippocampus")
+INSECT_REGIONS = ("mushroom body", "central complex", "antennal lobe", "optic lobe", "lateral horn")
 
 SPECIES: list[SpeciesInfo] = [
     SpeciesInfo("Mus musculus", "House mouse", "Rodents", 30, MAMMAL_REGIONS),
@@ -84,8 +97,7 @@ SPECIES: list[SpeciesInfo] = [
     SpeciesInfo("Astyanax mexicanus", "Mexican tetra", "Fish", 1, FISH_REGIONS),
     SpeciesInfo("Octopus vulgaris", "Common octopus", "Cephalopods", 3, CEPHALOPOD_REGIONS),
     SpeciesInfo("Sepia officinalis", "Common cuttlefish", "Cephalopods", 2, CEPHALOPOD_REGIONS),
-    SpeciesInfo("Doryteuthis pealeii", "Longfin inshore squid", "Cephalopods", 1,
-                CEPHALOPOD_REGIONS),
+    SpeciesInfo("Doryteuthis pealeii", "Longfin inshore squid", "Cephalopods", 1, CEPHALOPOD_REGIONS),
     SpeciesInfo("Xenopus laevis", "African clawed frog", "Amphibians", 2, AMPHIBIAN_REGIONS),
     SpeciesInfo("Ambystoma mexicanum", "Axolotl", "Amphibians", 1, AMPHIBIAN_REGIONS),
     SpeciesInfo("Pogona vitticeps", "Central bearded dragon", "Reptiles", 1, REPTILE_REGIONS),
@@ -143,24 +155,29 @@ def _salt(rng: random.Random) -> str:
 
 def _seed_categories() -> dict[str, Category]:
     """Create the categories; return them by name."""
-    rows = [Category(id=i, name=name, description=text)
-            for i, (name, text) in enumerate(CATEGORIES, start=1)]
+    rows = [Category(id=i, name=name, description=text) for i, (name, text) in enumerate(CATEGORIES, start=1)]
     Category.objects.bulk_create(rows)
     return {row.name: row for row in rows}
 
 
 def _species_description(info: SpeciesInfo) -> str:
     """A one-line description mentioning the common name, for ``search``."""
-    return (f"{info.common_name} ({info.scientific_name}); brain scans focus on the "
-            f"{', '.join(info.regions[:3])}.")
+    return f"{info.common_name} ({info.scientific_name}); brain scans focus on the {', '.join(info.regions[:3])}."
 
 
 def _seed_species(categories: dict[str, Category]) -> list[Species]:
     """Create the species, in :data:`SPECIES` order."""
-    rows = [Species(id=i, scientific_name=info.scientific_name, common_name=info.common_name,
-                    slug=slugify(info.scientific_name), category=categories[info.category],
-                    description=_species_description(info))
-            for i, info in enumerate(SPECIES, start=1)]
+    rows = [
+        Species(
+            id=i,
+            scientific_name=info.scientific_name,
+            common_name=info.common_name,
+            slug=slugify(info.scientific_name),
+            category=categories[info.category],
+            description=_species_description(info),
+        )
+        for i, info in enumerate(SPECIES, start=1)
+    ]
     Species.objects.bulk_create(rows)
     return rows
 
@@ -171,13 +188,21 @@ def _seed_users(rng: random.Random, demo_email: str, demo_password: str) -> list
     Only the demo user can log in: the others get unusable passwords, as the
     sandbox publishes no credentials for them.
     """
-    demo = User(id=1, email=demo_email, first_name="Demo", last_name="Researcher",
-                date_joined=UPLOAD_START - timedelta(days=30))
+    demo = User(
+        id=1, email=demo_email, first_name="Demo", last_name="Researcher", date_joined=UPLOAD_START - timedelta(days=30)
+    )
     demo.set_password(demo_password, salt=_salt(rng))
-    others = [User(id=i, email=email, first_name=first, last_name=last,
-                   password="!" + _salt(rng),  # "!" prefix: Django's unusable password
-                   date_joined=UPLOAD_START - timedelta(days=rng.randint(31, 900)))
-              for i, (first, last, email) in enumerate(RESEARCHERS, start=2)]
+    others = [
+        User(
+            id=i,
+            email=email,
+            first_name=first,
+            last_name=last,
+            password="!" + _salt(rng),  # "!" prefix: Django's unusable password
+            date_joined=UPLOAD_START - timedelta(days=rng.randint(31, 900)),
+        )
+        for i, (first, last, email) in enumerate(RESEARCHERS, start=2)
+    ]
     users = [demo, *others]
     User.objects.bulk_create(users)
     return users
@@ -205,25 +230,31 @@ def _brain_text(rng: random.Random, info: SpeciesInfo, number: int) -> tuple[str
     purpose = rng.choice(PURPOSES).format(region=region)
     preparation = rng.choice(PREPARATIONS)
     article = "an" if preparation[0] in "aeiou" else "a"
-    description = (f"{modality[0].upper()}{modality[1:]} of {article} {preparation} "
-                   f"{_in_prose(info.common_name)} brain ({info.scientific_name}), "
-                   f"covering the {region}. {purpose}")
+    description = (
+        f"{modality[0].upper()}{modality[1:]} of {article} {preparation} "
+        f"{_in_prose(info.common_name)} brain ({info.scientific_name}), "
+        f"covering the {region}. {purpose}"
+    )
     return name, description, modality_index
 
 
-def _file_for(rng: random.Random, brain_id: int, modality_index: int, user: User,
-              when: datetime) -> FileUpload:
+def _file_for(rng: random.Random, brain_id: int, modality_index: int, user: User, when: datetime) -> FileUpload:
     """The file upload a seeded brain points at."""
     _, extension, content_type, size_mb = MODALITIES[modality_index]
     size = int(size_mb * 1_000_000 * rng.uniform(0.5, 1.5))
-    return FileUpload(id=brain_id, user=user, filename=f"{readable_id_for(brain_id)}{extension}",
-                      content_type=content_type, size=size,
-                      checksum=f"{rng.getrandbits(256):064x}", status=FileUpload.STATUS_COMPLETE,
-                      uploaded_at=when - timedelta(minutes=rng.randint(1, 90)))
+    return FileUpload(
+        id=brain_id,
+        user=user,
+        filename=f"{readable_id_for(brain_id)}{extension}",
+        content_type=content_type,
+        size=size,
+        checksum=f"{rng.getrandbits(256):064x}",
+        status=FileUpload.STATUS_COMPLETE,
+        uploaded_at=when - timedelta(minutes=rng.randint(1, 90)),
+    )
 
 
-def _seed_brains(rng: random.Random, species: list[Species], users: list[User],
-                 n_brains: int) -> None:
+def _seed_brains(rng: random.Random, species: list[Species], users: list[User], n_brains: int) -> None:
     """Create `n_brains` brains (ids 1..n) and the files most of them carry."""
     weights = [info.weight for info in SPECIES]
     brains: list[Brain] = []
@@ -238,16 +269,25 @@ def _seed_brains(rng: random.Random, species: list[Species], users: list[User],
             files.append(upload)
         verified = rng.random() < VERIFIED_SHARE
         edited = when + timedelta(days=rng.randint(0, 60)) if verified else when
-        brains.append(Brain(id=brain_id, readable_id=readable_id_for(brain_id), name=name,
-                            description=description, species=species[index], uploader=uploader,
-                            verified=verified, upload_date=when, updated_at=edited,
-                            file_upload=upload))
+        brains.append(
+            Brain(
+                id=brain_id,
+                readable_id=readable_id_for(brain_id),
+                name=name,
+                description=description,
+                species=species[index],
+                uploader=uploader,
+                verified=verified,
+                upload_date=when,
+                updated_at=edited,
+                file_upload=upload,
+            )
+        )
     FileUpload.objects.bulk_create(files, batch_size=500)
     Brain.objects.bulk_create(brains, batch_size=500)
 
 
-def generate(rng: random.Random, *, demo_email: str, demo_password: str,
-             n_brains: int = 300) -> None:
+def generate(rng: random.Random, *, demo_email: str, demo_password: str, n_brains: int = 300) -> None:
     """Fill the (empty) brainmaps tables with demo data.
 
     Parameters

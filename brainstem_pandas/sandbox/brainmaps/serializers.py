@@ -108,8 +108,7 @@ class SpeciesSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Species
-        fields = ["id", "scientific_name", "common_name", "slug", "category", "category_id",
-                  "description"]
+        fields = ["id", "scientific_name", "common_name", "slug", "category", "category_id", "description"]
 
 
 class FileUploadSerializer(serializers.ModelSerializer):
@@ -120,10 +119,8 @@ class FileUploadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FileUpload
-        fields = ["id", "user", "filename", "content_type", "size", "checksum", "status",
-                  "uploaded_at", "file"]
-        read_only_fields = ["filename", "content_type", "size", "checksum", "status",
-                            "uploaded_at"]
+        fields = ["id", "user", "filename", "content_type", "size", "checksum", "status", "uploaded_at", "file"]
+        read_only_fields = ["filename", "content_type", "size", "checksum", "status", "uploaded_at"]
 
     def create(self, validated_data: dict[str, Any]) -> FileUpload:
         return store_upload(validated_data["user"], validated_data["file"])
@@ -158,17 +155,28 @@ class BrainSerializer(serializers.ModelSerializer):
     species = SpeciesField(queryset=Species.objects.all())
     uploader = serializers.IntegerField(source="uploader_id", read_only=True)
     file = serializers.FileField(write_only=True, required=False)
-    file_upload = serializers.PrimaryKeyRelatedField(
-        queryset=FileUpload.objects.all(), required=False, allow_null=True
-    )
+    file_upload = serializers.PrimaryKeyRelatedField(queryset=FileUpload.objects.all(), required=False, allow_null=True)
     file_name = serializers.SerializerMethodField()
     file_size = serializers.SerializerMethodField()
 
     class Meta:
         model = Brain
-        fields = ["id", "readable_id", "name", "description", "species", "species_id",
-                  "uploader", "verified", "upload_date", "updated_at", "file_upload",
-                  "file_name", "file_size", "file"]
+        fields = [
+            "id",
+            "readable_id",
+            "name",
+            "description",
+            "species",
+            "species_id",
+            "uploader",
+            "verified",
+            "upload_date",
+            "updated_at",
+            "file_upload",
+            "file_name",
+            "file_size",
+            "file",
+        ]
         read_only_fields = ["readable_id", "verified", "upload_date", "updated_at"]
         extra_kwargs = {"description": {"required": False, "max_length": 10000}}
 
@@ -189,9 +197,7 @@ class BrainSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("file") is not None and attrs.get("file_upload") is not None:
-            raise serializers.ValidationError(
-                {"file": "Send either a file or a file_upload id, not both."}
-            )
+            raise serializers.ValidationError({"file": "Send either a file or a file_upload id, not both."})
         return attrs
 
     def _attach_file(self, attrs: dict[str, Any]) -> dict[str, Any]:

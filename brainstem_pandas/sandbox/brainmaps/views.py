@@ -72,8 +72,7 @@ class BrainmapsViewMixin:
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
         return errors.exception_handler
 
-    def finalize_response(self, request: Request, response: Response, *args: Any,
-                          **kwargs: Any) -> Response:
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         # Every answer, errors included, must be readable from a browser page.
         response = super().finalize_response(request, response, *args, **kwargs)
         for name, value in CORS_HEADERS.items():
@@ -181,9 +180,11 @@ class SpeciesViewSet(BrainmapsViewMixin, viewsets.ReadOnlyModelViewSet):
 def _species_filter(value: str) -> Q:
     """Match brains of the species given by scientific name or slug."""
     text = value.strip()
-    return (Q(species__scientific_name__iexact=text)
-            | Q(species__scientific_name__iexact=text.replace("+", " "))
-            | Q(species__slug__iexact=text))
+    return (
+        Q(species__scientific_name__iexact=text)
+        | Q(species__scientific_name__iexact=text.replace("+", " "))
+        | Q(species__slug__iexact=text)
+    )
 
 
 class BrainViewSet(BrainmapsViewMixin, viewsets.ModelViewSet):
@@ -235,8 +236,13 @@ class BrainViewSet(BrainmapsViewMixin, viewsets.ModelViewSet):
         return Response(self.get_serializer(brain).data)
 
 
-class FileUploadViewSet(BrainmapsViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
-                        mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FileUploadViewSet(
+    BrainmapsViewMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """``file-uploads/``: the logged-in user's uploads; POST a multipart ``file``."""
 
     serializer_class = FileUploadSerializer
@@ -275,8 +281,7 @@ class ApiRootView(BrainmapsViewMixin, APIView):
     }
 
     def get(self, request: Request) -> Response:
-        return Response({key: reverse(name, request=request)
-                         for key, name in self.ENDPOINTS.items()})
+        return Response({key: reverse(name, request=request) for key, name in self.ENDPOINTS.items()})
 
 
 class EndpointNotFoundView(BrainmapsViewMixin, APIView):

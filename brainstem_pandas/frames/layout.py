@@ -1,0 +1,119 @@
+"""The one place that names tables and their columns.
+
+A :class:`~brainstem_pandas.frames.LinkedFrames` holds three kinds of table:
+
+- a **model table** per model, named like the model (``"session"``), indexed by ``id``;
+- a **link table** per to-many relation, named ``"<model>.<field>"``
+  (``"session.projects"``), with the columns ``<model>_id``, ``<target>_id``
+  (``<field>_id`` when the target is the model itself or unknown) and ``position``
+  (the related record's place in the list the server sent);
+- a **child table** per list of JSON objects or scalars, named ``"<model>.<field>"``
+  (``"session.download_links"``), with ``<model>_id``, ``position`` and the objects'
+  fields, or a single ``value`` column for a list of scalars. An object's own field
+  named like the parent column or ``position`` is kept as ``<field>.<name>``.
+
+The builder writes these names, and the offline source and the snapshot reader
+parse them back, only through the functions here.
+
+Examples
+--------
+>>> table_name("session", "projects")
+'session.projects'
+>>> split_table_name("session.projects")
+('session', 'projects')
+>>> parent_column("session"), link_target_column("session", "projects", "project")
+('session_id', 'project_id')
+"""
+
+from __future__ import annotations
+
+POSITION = "position"
+"""The column holding a related record's or an item's place in its list."""
+
+VALUE = "value"
+"""The one data column of a child table made from a list of scalars."""
+
+INDEX = "id"
+"""The index (and, in Parquet, the first column) of every model table."""
+
+
+def table_name(model: str, field: str) -> str:
+    """The name of the link or child table of ``model``'s list-valued ``field``.
+
+    Examples
+    --------
+    >>> table_name("session", "download_links")
+    'session.download_links'
+    """
+    return f"{model}.{field}"
+
+
+def split_table_name(name: str) -> tuple[str, str | None]:
+    """``(model, field)`` of a link or child table name; ``(name, None)`` for a model table.
+
+    Examples
+    --------
+    >>> split_table_name("session"), split_table_name("session.projects")
+    (('session', None), ('session', 'projects'))
+    """
+    model, dot, field = name.partition(".")
+    return (model, field) if dot else (name, None)
+
+
+def parent_column(model: str) -> str:
+    """The column of a link or child table that holds the owning record's id.
+
+    Examples
+    --------
+    >>> parent_column("project")
+    'project_id'
+    """
+    return f"{model}_id"
+
+
+def link_target_column(model: str, field: str, target: str | None) -> str:
+    """The column of a link table that holds the related record's id.
+
+    Named after the target model, or after the field when the relation points
+    back at the same model (or at a model the catalog does not know), so that
+    the two id columns never share a name.
+
+    Examples
+    --------
+    >>> link_target_column("session", "projects", "project")
+    'project_id'
+    >>> link_target_column("subject", "parents", "subject")
+    'parents_id'
+    """
+    return f"{target}_id" if target and target != model else f"{field}_id"
+
+
+def child_column(field: str, name: str, parent: str) -> str:
+    """The column of a child table for an object's own field ``name``.
+
+    A field that would clash with the table's own columns (the parent id column
+    or ``position``) is kept under ``<field>.<name>``.
+
+    Examples
+    --------
+    >>> child_column("download_links", "url", "session_id")
+    'url'
+    >>> child_column("download_links", "position", "session_id")
+    'download_links.position'
+    """
+    return f"{field}.{name}" if name in (parent, POSITION) else name
+
+
+def child_field(field: str, column: str, parent: str) -> str:
+    """The object field a child table's ``column`` came from (the reverse of :func:`child_column`).
+
+    Examples
+    --------
+    >>> child_field("download_links", "download_links.position", "session_id")
+    'position'
+    >>> child_field("download_links", "url", "session_id")
+    'url'
+    """
+    prefix = f"{field}."
+    rest = column[len(prefix) :] if column.startswith(prefix) else None
+    return rest if rest in (parent, POSITION) else column

@@ -1,0 +1,57 @@
+"""Shared fixtures: real sandbox servers on free loopback ports.
+
+``sandbox`` is one server for the whole run (read-mostly tests; tests that write
+create their own records and never change seeded ones). ``make_sandbox`` starts
+extra servers with other options (envelopes, faults, token lifetimes) and stops
+them when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator
+
+import pytest
+import requests
+
+from brainstem_pandas.sandbox import Sandbox
+
+SESSIONS = 300
+# The shared server's data seed; tests must hold for any (BSP_TEST_SEED=7 pytest ...).
+SEED = int(os.environ.get("BSP_TEST_SEED", "0"))
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(sessions=SESSIONS, seed=SEED) as sb:
+        yield sb
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    started: list[Sandbox] = []
+
+    def start(**options) -> Sandbox:
+        options.setdefault("sessions", SESSIONS)
+        sb = Sandbox(**options).start()
+        started.append(sb)
+        return sb
+
+    yield start
+    for sb in started:
+        sb.stop()
+
+
+@pytest.fixture
+def http(sandbox: Sandbox) -> Iterator[requests.Session]:
+    """A requests session carrying the demo user's personal access token."""
+    with requests.Session() as s:
+        s.headers["Authorization"] = f"Bearer {sandbox.token}"
+        yield s
+
+
+@pytest.fixture
+def anon() -> Iterator[requests.Session]:
+    """A requests session without credentials."""
+    with requests.Session() as s:
+        yield s
