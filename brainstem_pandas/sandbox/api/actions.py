@@ -6,6 +6,7 @@ changes the data and answers 200 with a short ``detail`` (or the updated record)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable
 
 from django.db import transaction
@@ -17,6 +18,24 @@ from brainstem_pandas import catalog
 from brainstem_pandas.sandbox.api.models import MODELS
 
 Handler = Callable[[Any, Any, Request], Response]
+
+
+def parse_when(value: Any) -> datetime | None:
+    """An ISO 8601 date-time from a payload, or None.
+
+    Examples
+    --------
+    >>> parse_when("2024-05-01T10:00:00Z")
+    datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_when("yesterday") is None, parse_when(None) is None
+    (True, True)
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _ok(detail: str) -> Response:
@@ -142,8 +161,6 @@ def _approval(view: Any, name: str, approval: Any, request: Request) -> Response
 
 
 def _log_entry(view: Any, name: str, log: Any, request: Request) -> Response:
-    from brainstem_pandas.sandbox.api.views import parse_when
-
     view.check_write("change", {}, log)
     entry = request.data if isinstance(request.data, dict) else {}
     entries = list(log.entries or [])

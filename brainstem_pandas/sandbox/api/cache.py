@@ -42,11 +42,10 @@ def current() -> int:
     return row[0] if row else 0
 
 
-def bump(**_: Any) -> None:
+def bump(sender: Any = None, **_: Any) -> None:
     """Mark the data as changed (connected to every save, delete and m2m change)."""
-    sender = _.get("sender")
     meta = getattr(sender, "_meta", None)
-    if meta is None or meta.app_label != APP_LABEL or sender.__name__ in _NOT_DATA:
+    if sender is None or meta is None or meta.app_label != APP_LABEL or sender.__name__ in _NOT_DATA:
         return
     with connection.cursor() as cur:
         table = Generation._meta.db_table

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db.models import Q, QuerySet
 
@@ -41,14 +41,14 @@ class Access:
         Group ids the user belongs to, and those they manage or own.
     """
 
-    user: object | None
+    user: Any  # a user record (a Django model instance), or None
     portal: str
-    readable: set = field(default_factory=set)
-    changeable: set = field(default_factory=set)
-    managed: set = field(default_factory=set)
-    owned: set = field(default_factory=set)
-    groups: set = field(default_factory=set)
-    managed_groups: set = field(default_factory=set)
+    readable: set[Any] = field(default_factory=set)
+    changeable: set[Any] = field(default_factory=set)
+    managed: set[Any] = field(default_factory=set)
+    owned: set[Any] = field(default_factory=set)
+    groups: set[int] = field(default_factory=set)
+    managed_groups: set[int] = field(default_factory=set)
 
     @property
     def reviewer(self) -> bool:
@@ -218,7 +218,7 @@ def attribute_groups(model_name: str, data: dict, instance=None) -> set:
 MEMBER_FIELDS = ("users", "groups")
 
 
-def _same(value: object, current: object) -> bool:
+def _same(value: Any, current: Any) -> bool:
     """True when a payload value equals what the record holds (to-many links by id)."""
     if hasattr(current, "all"):
         return {getattr(v, "pk", v) for v in value or ()} == set(current.values_list("pk", flat=True))
@@ -237,7 +237,7 @@ def _changed_details(data: dict, instance) -> list[str]:
     )
 
 
-def _is_manager_role(role: object) -> bool:
+def _is_manager_role(role: object) -> TypeGuard[dict[str, Any]]:
     return isinstance(role, dict) and bool(role.get("is_manager") or role.get("is_owner"))
 
 
@@ -297,41 +297,62 @@ def _storages_denied(access: Access, storages: list) -> str | None:
     return None
 
 
-def can_write(model_name: str, action: str, access: Access, data: dict, instance=None) -> str | None:
+def can_write(model_name: str, action: str, access: Access, data: dict, instance: Any = None) -> str | None:
     """Return why ``access`` may not do ``action`` (add/change/delete), or None if it may.
 
     The returned text becomes the ``detail`` of a 403 answer.
     """
-    kind = schema.scope(model_name)
-    user = access.user
     if model_name == "project":
-        if action == "add":
-            return None
-        if action == "delete" and instance.pk not in access.owned:
-            return "Only project owners can delete a project."
-        if action == "change":
-            return _project_change(access, data, instance)
-        return None
+        return _project_write(action, access, data, instance)
+    kind = schema.scope(model_name)
     if kind == "project":
-        projects = related_projects(model_name, data, instance)
-        if instance is not None:
-            projects |= related_projects(model_name, {}, instance)
-        denied = projects - access.changeable
-        if denied:
-            return (
-                "You need change permission (contributor or higher) on every project "
-                f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}."
-            )
-        return _storages_denied(access, data.get("datastorage") or [])
+        return _component_write(model_name, access, data, instance)
     if kind == "attribute":
-        if action == "add" and not schema.ATTRIBUTE_PATHS[model_name]:
-            return None if access.groups else "You must belong to a group to create personal attributes."
-        groups = attribute_groups(model_name, data, instance)
-        if not groups & access.groups:
-            return f"You are not a member of a group that owns this {model_name.replace('stock', ' stock')}."
-        if action != "add" and not schema.ATTRIBUTE_PATHS[model_name] and not groups & access.managed_groups:
-            return "Only managers and owners of the owning group can change or delete it."
-        return None
+        return _attribute_write(model_name, action, access, data, instance)
+    if model_name in ("user", "group", "laboratory"):
+        return _account_write(model_name, action, access, instance)
+    return _shared_write(model_name, action, access, instance)
+
+
+def _project_write(action: str, access: Access, data: dict, instance: Any) -> str | None:
+    """Anyone may create a project (and owns it); owners delete it; see :func:`_project_change`."""
+    if action == "delete" and instance.pk not in access.owned:
+        return "Only project owners can delete a project."
+    if action == "change":
+        return _project_change(access, data, instance)
+    return None
+
+
+def _component_write(model_name: str, access: Access, data: dict, instance: Any) -> str | None:
+    """A project component needs change permission on every project it belongs to, before and after."""
+    projects = related_projects(model_name, data, instance)
+    if instance is not None:
+        projects |= related_projects(model_name, {}, instance)
+    denied = projects - access.changeable
+    if denied:
+        return (
+            "You need change permission (contributor or higher) on every project "
+            f"this {model_name} belongs to; missing: {', '.join(sorted(map(str, denied)))}."
+        )
+    return _storages_denied(access, data.get("datastorage") or [])
+
+
+def _attribute_write(model_name: str, action: str, access: Access, data: dict, instance: Any) -> str | None:
+    """A personal attribute is written by members of a group owning it; changed or deleted by its managers."""
+    owned_directly = not schema.ATTRIBUTE_PATHS[model_name]  # not equipment or stock, which follow a parent
+    if action == "add" and owned_directly:
+        return None if access.groups else "You must belong to a group to create personal attributes."
+    groups = attribute_groups(model_name, data, instance)
+    if not groups & access.groups:
+        return f"You are not a member of a group that owns this {model_name.replace('stock', ' stock')}."
+    if action != "add" and owned_directly and not groups & access.managed_groups:
+        return "Only managers and owners of the owning group can change or delete it."
+    return None
+
+
+def _account_write(model_name: str, action: str, access: Access, instance: Any) -> str | None:
+    """Users change themselves, group managers their group, principal investigators their laboratory."""
+    user = access.user
     if model_name == "user":
         # api/users/user.md: "only administrators can remove Users"; the sandbox's
         # administrators are its reviewers.
@@ -344,13 +365,16 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
         if action != "add" and instance.pk not in access.managed_groups:
             return "Only group managers and owners can change or delete a group."
         return None
-    if model_name == "laboratory":
-        if action != "add" and not instance.principal_investigators.filter(pk=user.pk).exists():
-            return "Only the laboratory's principal investigators can change it."
-        return None
+    if action != "add" and not instance.principal_investigators.filter(pk=user.pk).exists():
+        return "Only the laboratory's principal investigators can change it."
+    return None
+
+
+def _shared_write(model_name: str, action: str, access: Access, instance: Any) -> str | None:
+    """Taxonomies and resources: reviewers delete; a publication is changed by its submitter."""
     if action == "delete" and not access.reviewer:
         return f"Only BrainSTEM reviewers can delete a {model_name}."
     if model_name == "publication" and action == "change":
-        if instance.created_by_id not in (None, user.pk) and not access.reviewer:
+        if instance.created_by_id not in (None, access.user.pk) and not access.reviewer:
             return "Only the submitter of a publication can change it."
     return None

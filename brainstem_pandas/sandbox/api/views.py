@@ -9,7 +9,6 @@ documented actions.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from brainstem_pandas import catalog
-from brainstem_pandas.sandbox.api import cache, permissions, schema
+from brainstem_pandas.sandbox.api import actions, cache, permissions, schema
 from brainstem_pandas.sandbox.api.auth import BearerAuthentication
 from brainstem_pandas.sandbox.api.models import MODELS, SessionDataStorage
 from brainstem_pandas.sandbox.api.serializers import SERIALIZERS
@@ -52,7 +51,7 @@ class EnvelopePagination(LimitOffsetPagination):
         # computed once per user, query and data generation.
         request = getattr(self, "request", None)
         generation = getattr(request, "bsp_generation", None)
-        if generation is None:
+        if request is None or generation is None:
             return super().get_count(queryset)
         params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("limit", "offset"))
         key = (getattr(request.user, "pk", None), request.path, repr(params))
@@ -265,7 +264,7 @@ class CatalogViewSet(DynamicModelViewSet):
 
     def merge_members(self, instance: Any, data: dict) -> None:
         """PATCH semantics of ``users``/``groups``: merge, ``{"remove": true}`` drops."""
-        keys = ("is_manager", "is_owner")
+        keys: tuple[str, ...] = ("is_manager", "is_owner")
         if self.catalog_name == "project":
             keys = ("can_change", *keys)
         for name in ("users", "groups"):
@@ -342,6 +341,7 @@ class CatalogViewSet(DynamicModelViewSet):
     # -- approvals --------------------------------------------------------
     def submit_approval(self, action: str, data: dict, instance: Any) -> Response:
         """Models with an approval workflow answer with a pending approval record."""
+        assert self.model.approval_model, "only models with an approval model submit approvals"
         approval = catalog.model(self.model.approval_model)
         cls = MODELS[approval.name]
         own = {f.name for f in approval.fields if not f.read_only and f.name != "id"}
@@ -365,8 +365,6 @@ class CatalogViewSet(DynamicModelViewSet):
             raise exceptions.NotFound(f"{self.catalog_name} has no action {name!r}.")
         if request.method != known[name]["method"]:
             raise exceptions.MethodNotAllowed(request.method, f"Use {known[name]['method']} for {name}.")
-        from brainstem_pandas.sandbox.api import actions
-
         instance = self.get_object()
         return actions.run(self, name, instance, request)
 
@@ -384,13 +382,3 @@ def _viewset(m: catalog.Model) -> type[CatalogViewSet]:
 
 
 VIEWSETS = {m.name: _viewset(m) for m in catalog.all_models().values()}
-
-
-def parse_when(value: Any) -> datetime | None:
-    """An ISO 8601 date-time from a payload, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

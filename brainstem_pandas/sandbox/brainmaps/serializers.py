@@ -138,9 +138,10 @@ class SpeciesField(serializers.RelatedField):
 
     def to_internal_value(self, data: Any) -> Species:
         species = find_species(data)
-        if species is None:
-            self.fail("unknown", value=data)
-        return species
+        if species is not None:
+            return species
+        self.fail("unknown", value=data)
+        raise AssertionError("Field.fail raises a ValidationError")  # for the type checker: DRF is untyped here
 
 
 class BrainSerializer(serializers.ModelSerializer):

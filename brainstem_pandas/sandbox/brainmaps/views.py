@@ -55,7 +55,7 @@ CORS_HEADERS = {
 }
 
 
-class BrainmapsViewMixin:
+class BrainmapsViewMixin(APIView):
     """Policies shared by every brainmaps view.
 
     Set here rather than in settings because ``REST_FRAMEWORK`` belongs to the
@@ -63,7 +63,7 @@ class BrainmapsViewMixin:
     """
 
     authentication_classes = [TokenAuthentication]
-    permission_classes = [ReadAnyoneWriteAuthenticated]
+    permission_classes: list[type] = [ReadAnyoneWriteAuthenticated]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     pagination_class = BrainmapsPagination
