@@ -12,6 +12,10 @@ A :class:`~brainstem_pandas.frames.LinkedFrames` holds three kinds of table:
   fields, or a single ``value`` column for a list of scalars. An object's own field
   named like the parent column or ``position`` is kept as ``<field>.<name>``.
 
+A JSON object (``extra_fields``) expands into ``<field>.<key>`` columns of the
+table it belongs to, and a to-one relation stays a column named like its field;
+both kinds of relation are keyed ``"<model>.<field>"`` in ``LinkedFrames.relations``.
+
 The builder writes these names, and the offline source and the snapshot reader
 parse them back, only through the functions here.
 
@@ -26,6 +30,8 @@ Examples
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 POSITION = "position"
 """The column holding a related record's or an item's place in its list."""
@@ -117,3 +123,51 @@ def child_field(field: str, column: str, parent: str) -> str:
     prefix = f"{field}."
     rest = column[len(prefix) :] if column.startswith(prefix) else None
     return rest if rest in (parent, POSITION) else column
+
+
+def link_target_of(model: str, columns: Iterable[str]) -> str | None:
+    """The column of ``model``'s link table that holds the related ids (the reverse of :func:`link_target_column`).
+
+    For link tables read without their relation: the one column that is neither
+    the parent column nor ``position``.
+
+    Examples
+    --------
+    >>> link_target_of("session", ["session_id", "project_id", "position"])
+    'project_id'
+    """
+    return next((c for c in columns if c not in (parent_column(model), POSITION)), None)
+
+
+def split_column(column: str) -> tuple[str, str | None]:
+    """``(field, key)`` of an object's column (the reverse of :func:`expanded_column`); ``(column, None)`` otherwise.
+
+    Examples
+    --------
+    >>> split_column("extra_fields.trials"), split_column("name")
+    (('extra_fields', 'trials'), ('name', None))
+    """
+    field, dot, key = column.partition(".")
+    return (field, key) if dot else (column, None)
+
+
+def expanded_column(field: str, key: str) -> str:
+    """The column of an object's ``key`` when the object in ``field`` expands into columns.
+
+    Examples
+    --------
+    >>> expanded_column("extra_fields", "rig")
+    'extra_fields.rig'
+    """
+    return f"{field}.{key}"
+
+
+def column_label(table: str, column: str) -> str:
+    """How a warning names one column of one table (``"session.date_time"``).
+
+    Examples
+    --------
+    >>> column_label("session", "extra_fields.rig")
+    'session.extra_fields.rig'
+    """
+    return f"{table}.{column}"
