@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from brainstem_pandas.client import Client
+from brainstem_pandas.connect import connect
+from brainstem_pandas.demo import summary
 from brainstem_pandas.errors import BrainstemError, ConfigurationError
 
 
@@ -169,12 +172,10 @@ def parse_include(items: Sequence[str] | None) -> Any:
     return out
 
 
-def _client(args: argparse.Namespace) -> Any:
-    import brainstem_pandas as bsp
-
+def _client(args: argparse.Namespace) -> Client:
     if getattr(args, "snapshot", None):
-        return bsp.connect(snapshot=args.snapshot, progress=not args.quiet)
-    return bsp.connect(args.url, portal=args.portal, workers=args.workers, progress=not args.quiet)
+        return connect(snapshot=args.snapshot, progress=not args.quiet)
+    return connect(args.url, portal=args.portal, workers=args.workers, progress=not args.quiet)
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -185,41 +186,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(manifest: dict[str, Any], path: str) -> str:
-    """A snapshot's tables as a small text table (rows, columns, size) with a heading."""
-    import pandas as pd
-
-    rows = [
-        {
-            "table": name,
-            "kind": t["kind"],
-            "rows": t["rows"],
-            "columns": len(t["columns"]),
-            "KiB": round(t["bytes"] / 1024, 1),
-        }
-        for name, t in manifest["tables"].items()
-    ]
-    table = pd.DataFrame(rows).set_index("table")
-    shown = table[table["rows"] > 0]
-    lines = [
-        f"Snapshot {path}: {len(table)} tables, {int(table['rows'].sum()):,} rows, "
-        f"{table['KiB'].sum() / 1024:.1f} MiB, from {manifest['server']} ({manifest['portal']} portal)",
-        f"{manifest['started']} -> {manifest['finished']}",
-        "",
-    ]
-    with pd.option_context("display.width", 120, "display.max_rows", 200):
-        lines.append(shown.to_string())
-    empty = sorted(set(table.index) - set(shown.index))
-    if empty:
-        lines.append(f"\n{len(empty)} empty tables: {', '.join(empty)}")
-    if manifest.get("skipped"):
-        lines.append("skipped (not readable): " + ", ".join(manifest["skipped"]))
-    return "\n".join(lines)
-
-
 def run_diff(args: argparse.Namespace) -> int:
     """Print what changed between two snapshots."""
-    from brainstem_pandas.snapshot import diff_snapshots
+    from brainstem_pandas.diff import diff_snapshots
 
     diff = diff_snapshots(args.a, args.b)
     if args.json:

@@ -1,62 +1,44 @@
-"""The one object users hold: :class:`Client`, made by :func:`connect`.
+"""The one object users hold: :class:`Client`, over a server or a snapshot (made by ``connect``).
 
->>> import brainstem_pandas as bsp
->>> client = bsp.connect("http://127.0.0.1:8000", token="...")            # doctest: +SKIP
->>> sessions = client.read("session", filters={"name.icontains": "rat"})  # doctest: +SKIP
+>>> sessions = client.read("session", filters={"name.icontains": "mm"})
+>>> sessions.index.name, str(sessions["date_time"].dtype)
+('id', 'datetime64[us, UTC]')
+
+Every read makes a checked :class:`~brainstem_pandas.query.Query` and
+:class:`~brainstem_pandas.sources.ReadOptions`, then walks the pages of its source
+(:mod:`~brainstem_pandas.sources`: a server or a snapshot); what needs a server is
+refused offline in one place (:meth:`Client._server`).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from brainstem_pandas import auth, catalog, rules
-from brainstem_pandas.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    NotFoundError,
-    PermissionDeniedError,
-    QueryError,
-    ResponseError,
-    SnapshotError,
-    ValidationError,
-)
+from brainstem_pandas import catalog
+from brainstem_pandas.errors import ConfigurationError, NotFoundError, PermissionDeniedError, SnapshotError
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
-from brainstem_pandas.pagination import (
-    MAX_PAGE_SIZE,
-    OffsetPaginator,
-    Page,
-    PageNumberPaginator,
-    Paginator,
-    Walk,
-    check_on_inconsistency,
-    check_walk,
-    check_workers,
-    fetch_all,
-    fetch_into,
+from brainstem_pandas.pagination import MAX_PAGE_SIZE, Page, Paginator, Walked, check_walk, fetch_all, fetch_into
+from brainstem_pandas.query import PORTALS, Query, check_portal, queries
+from brainstem_pandas.snapshot import SnapshotWriter
+from brainstem_pandas.sources import (
+    DEFAULT_URL,
+    CancelSignal,
+    HttpSource,
+    ReadOptions,
+    ReadProgress,
+    SnapshotSource,
+    Source,
+    stop_if_cancelled,
 )
-from brainstem_pandas.query import build_params, encode_value, include_params
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
-
-DEFAULT_URL = "https://www.brainstem.org"
-PORTALS = ("private", "public")
-
-
-def _interactive() -> bool:
-    # A terminal or a notebook kernel can show a sign-in link; CI and pipes cannot.
-    if "ipykernel" in sys.modules:
-        return True
-    stdin = sys.stdin
-    return bool(stdin is not None and stdin.isatty())
 
 
 class Client:
-    """A connection to one BrainSTEM server (or a compatible sandbox).
+    """A connection to one BrainSTEM server (or a compatible sandbox), or to a snapshot with ``backend``.
 
     Parameters
     ----------
@@ -64,18 +46,20 @@ class Client:
         Server root, e.g. ``"https://www.brainstem.org"``.
     credentials : Credentials, optional
         Token source; None for anonymous (public portal) use.
-    portal : {"private", "public"}
-        Default portal of every call.
+    portal : {"private", "public"}, optional
+        Default portal of every call (default: the backend's first, "private" for a server).
     workers : int
         Concurrent page requests (1 = sequential).
     progress : bool
         Show progress bars on multi-page reads.
+    backend : Source, optional
+        Read from this :mod:`~brainstem_pandas.sources` source instead of a server at ``url``.
 
     Examples
     --------
-    >>> client = Client("http://127.0.0.1:8000", portal="public")  # doctest: +SKIP
-    >>> client.read("project").shape                               # doctest: +SKIP
-    (4, 13)
+    >>> public = Client(sandbox.url, portal="public", progress=False)
+    >>> bool(public.read("project")["is_public"].all())
+    True
     """
 
     def __init__(
@@ -83,7 +67,7 @@ class Client:
         url: str = DEFAULT_URL,
         credentials: Credentials | None = None,
         *,
-        portal: str = "private",
+        portal: str | None = None,
         workers: int = 8,
         progress: bool = True,
         page_size: int = MAX_PAGE_SIZE,
@@ -91,22 +75,37 @@ class Client:
         retry: RetryPolicy | None = None,
         allow_insecure_http: bool = False,
         source: str = "",
+        backend: Source | None = None,
     ) -> None:
-        self.portal = _check_portal(portal)
-        check_workers(workers)
-        OffsetPaginator(page_size)  # validates the page size early
-        self.workers, self.progress, self.page_size = workers, progress, page_size
-        self.source = source
-        self.transport = Transport(
+        if portal is not None:
+            check_portal(portal)
+        self.options = ReadOptions(workers=workers, progress=progress, page_size=page_size)
+        if backend is not None and (url != DEFAULT_URL or credentials is not None):
+            raise ConfigurationError("Pass either a backend or a server url and credentials, not both.")
+        self.backend: Source = backend or HttpSource(
             url, credentials, timeout=timeout, retry=retry, pool_size=workers, allow_insecure_http=allow_insecure_http
         )
+        self.portal = portal or self.backend.portals[0]
+        self.source = source  # where the token came from, for the repr
 
     @property
     def url(self) -> str:
-        """The server root."""
-        return self.transport.base_url.rstrip("/")
+        """The server root (for a snapshot: the server it was taken from)."""
+        return self.backend.url
+
+    # The read options every read starts from, as the attributes they have always been.
+    workers = property(lambda self: self.options.workers, doc="Concurrent page requests of every read.")
+    progress = property(lambda self: self.options.progress, doc="Whether reads show progress bars.")
+    page_size = property(lambda self: self.options.page_size, doc="Records per page requested.")
+
+    @property
+    def transport(self) -> Transport:
+        """The server's :class:`~brainstem_pandas.transport.Transport` (requests sent, retries, credentials)."""
+        return self._server("its transport").transport
 
     def __repr__(self) -> str:
+        if not isinstance(self.backend, HttpSource):
+            return f"<brainstem_pandas.Client over {self.backend!r} portal={self.portal}>"
         who = "anonymous" if self.transport.credentials is None else f"token from {self.source or 'caller'}"
         return f"<brainstem_pandas.Client {self.url} portal={self.portal} ({who}), workers={self.workers}>"
 
@@ -118,9 +117,18 @@ class Client:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.transport.close()
+        self.backend.close()
 
-    # -- URLs ---------------------------------------------------------------------
+    def _server(self, what: str) -> HttpSource:
+        """The server source; offline, the one place that says why something needs the server."""
+        if isinstance(self.backend, HttpSource):
+            return self.backend
+        name, where = getattr(self.backend, "path", self.backend), f" ({self.url})" if self.url else ""
+        raise SnapshotError(
+            f"{name} is a snapshot, read offline: it cannot be written to or asked for other endpoints, and {what} "
+            f"needs the server it was taken from{where}. Connect to the server for that: bsp.connect(url)."
+        )
+
     def endpoint(self, model: str, portal: str | None = None, id: Any = None) -> str:
         """The API URL of a model's list (or of one record with ``id``).
 
@@ -129,35 +137,13 @@ class Client:
         >>> Client("http://127.0.0.1:8000").endpoint("dataacquisition", "public")
         'http://127.0.0.1:8000/api/public/modules/dataacquisition/'
         """
-        spec = catalog.model(model)
-        portal = _check_portal(portal or self.portal)
-        url = self.transport.url(f"api/{portal}/{spec.app}/{spec.segment}/")
-        return f"{url}{id}/" if id is not None else url
+        return self._server("an endpoint").endpoint(model, portal or self.portal, id)
 
-    # -- reading -----------------------------------------------------------------
-    def _walk(
-        self,
-        model: str,
-        filters: Mapping[str, Any] | None,
-        sort: Any,
-        include: Any,
-        portal: str | None,
-        progress: bool | None,
-        workers: int | None,
-    ) -> Walk:
-        spec = catalog.model(model)
-        params = build_params(spec, filters=filters, sort=sort, include=include)
-        return Walk(
-            self.transport,
-            self.endpoint(spec.name, portal),
-            params,
-            OffsetPaginator(self.page_size),
-            spec.list_key,
-            model=spec,
-            workers=self.workers if workers is None else workers,
-            progress=self.progress if progress is None else progress,
-            description=spec.name,
-        )
+    def _query(self, model: str, filters: Any, sort: Any, include: Any, portal: str | None) -> Query:
+        return Query(model, filters=filters or {}, sort=sort or (), include=include or (), portal=portal or self.portal)
+
+    def _options(self, progress: bool | None, workers: int | None, on_inconsistency: str) -> ReadOptions:
+        return self.options.but(progress=progress, workers=workers, on_inconsistency=on_inconsistency)
 
     def iter_pages(
         self,
@@ -172,21 +158,20 @@ class Client:
     ) -> Iterator[Page]:
         """Yield every page of a model's list, in order, for streaming consumers.
 
-        Each :class:`~brainstem_pandas.pagination.Page` carries the primary
-        records and every sideloaded or nested related record. A stream cannot
-        be re-walked: if the pages do not add up, a
-        :class:`~brainstem_pandas.errors.PaginationError` is raised after the
-        last page (or a warning, with ``on_inconsistency="warn"``).
+        Each :class:`~brainstem_pandas.pagination.Page` carries the primary records
+        and the sideloaded related records. The query is checked at once. A stream
+        cannot be re-walked: if the pages do not add up, a
+        :class:`~brainstem_pandas.errors.PaginationError` is raised after the last
+        page (or a warning, with ``on_inconsistency="warn"``).
 
         Examples
         --------
-        >>> for page in client.iter_pages("session", include=["projects"]):  # doctest: +SKIP
-        ...     print(len(page.records), len(page.related.get("projects", [])))
+        >>> for page in client.iter_pages("session", include=["projects"]):
+        ...     assert {r["id"] for r in page.related["projects"]} >= {p for r in page.records for p in r["projects"]}
         """
-        _check_read_options(workers, on_inconsistency)
-        walk = self._walk(model, filters, sort, include, portal, progress, workers)
-        yield from walk
-        check_walk(walk, on_inconsistency)
+        options = self._options(progress, workers, on_inconsistency)
+        walk = self._walk(self._query(model, filters, sort, include, portal), options)
+        return _checked(walk, options.on_inconsistency)
 
     def read(
         self,
@@ -218,16 +203,17 @@ class Client:
 
         Examples
         --------
-        >>> client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])  # doctest: +SKIP
+        >>> recent = client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])
+        >>> recent["date_time"].is_monotonic_decreasing
+        True
         """
-        _check_read_options(workers, on_inconsistency)
-        spec = catalog.model(model)
-        pages = fetch_all(
-            lambda: self._walk(spec.name, filters, sort, include, portal, progress, workers),
-            on_inconsistency=on_inconsistency,
-        )
-        records = [r for page in pages for r in page.records]
-        return records_frame(spec, records)
+        options = self._options(progress, workers, on_inconsistency)
+        query = self._query(model, filters, sort, include, portal)
+        pages = fetch_all(lambda: self._walk(query, options), on_inconsistency=options.on_inconsistency)
+        return records_frame(query.spec, [r for page in pages for r in page.records])
+
+    def _walk(self, query: Query, options: ReadOptions) -> Walked:
+        return self.backend.walk(query, options)
 
     def read_linked(
         self,
@@ -239,6 +225,9 @@ class Client:
         progress: bool | None = None,
         workers: int | None = None,
         on_inconsistency: str = "raise",
+        *,
+        on_page: Callable[[ReadProgress], Any] | None = None,
+        cancel: CancelSignal | None = None,
     ) -> LinkedFrames:
         """Records of ``model`` and everything ``include`` brings, as linked typed tables.
 
@@ -247,91 +236,79 @@ class Client:
         share one :class:`LinkedFrames` (``include`` and ``filters`` then apply to
         each model, or may map model names to their own).
 
+        Parameters
+        ----------
+        on_page : callable, optional
+            Called with a :class:`ReadProgress` after each page is added (a
+            re-walk starts counting again, with ``walk`` one higher).
+        cancel : threading.Event or callable, optional
+            When set (or returning true), the read stops before the next page
+            with :class:`~brainstem_pandas.errors.Cancelled`.
+
         Examples
         --------
-        >>> lf = client.read_linked("session", include=["projects", "behaviors"])  # doctest: +SKIP
-        >>> lf["session"], lf["project"], lf.links["session.projects"]             # doctest: +SKIP
-        >>> lf.merge("session", "projects")                                        # doctest: +SKIP
-        >>> everything = client.read_linked(client.readable_models())              # doctest: +SKIP
+        >>> lf = client.read_linked("session", include=["projects", "behaviors"])
+        >>> sorted(lf.tables), "session.projects" in lf.links
+        (['behavior', 'project', 'session'], True)
+        >>> pairs = lf.merge("session", "projects")
+        >>> seen = []
+        >>> _ = client.read_linked("project", on_page=lambda step: seen.append((step.records, step.total)))
+        >>> seen[-1][0] == seen[-1][1] == len(client.read("project"))
+        True
         """
-        _check_read_options(workers, on_inconsistency)
-        queries = self._queries(model, include, filters, sort)
-        builder = FrameBuilder(queries[0][0])
-        for name, inc, flt, srt in queries:
-            self._read_into(builder, name, inc, flt, srt, portal, progress, workers, on_inconsistency)
+        options = self._options(progress, workers, on_inconsistency)
+        asked = queries(model, include=include, filters=filters, sort=sort, portal=portal or self.portal)
+        builder = FrameBuilder(asked[0].model)
+        for query in asked:
+            self._read_into(builder, query, options, on_page, cancel)
         return builder.finish()
-
-    def _queries(
-        self, model: str | Iterable[str], include: Any, filters: Any, sort: Any
-    ) -> list[tuple[str, list[str], dict[str, Any], list[str]]]:
-        """(model, include, filters, sort) per model, each validated before anything is fetched."""
-        names = [model] if isinstance(model, str) else list(model)
-        if not names:
-            raise ConfigurationError("No model given; name at least one, e.g. 'session'.")
-        out = []
-        for name in names:
-            spec = catalog.model(name)
-            inc = _for_model(include, spec.name, names, "include", list)
-            flt = _for_model(filters, spec.name, names, "filters", dict)
-            build_params(spec, filters=flt, sort=sort, include=inc)  # raises QueryError before any request
-            out.append((spec.name, list(inc or []), dict(flt or {}), list(sort or [])))
-        return out
 
     def _read_into(
         self,
         builder: FrameBuilder,
-        model: str,
-        include: list[str],
-        filters: dict[str, Any],
-        sort: list[str],
-        portal: str | None,
-        progress: bool | None,
-        workers: int | None,
-        on_inconsistency: str,
+        query: Query,
+        options: ReadOptions,
+        on_page: Callable[[ReadProgress], Any] | None = None,
+        cancel: CancelSignal | None = None,
     ) -> dict[str, Any]:
         """Stream one model's pages into ``builder``; a re-walk first forgets the failed walk's records.
 
-        Returns what the walk fetched: its parameters, records and the announced total.
+        Returns what the walk fetched, for a manifest: the query, its records and the announced total.
         """
-        mark = builder.checkpoint()
-        seen = {"records": 0}
+        mark, seen = builder.checkpoint(), [0]
+        walks: list[Walked] = []
+
+        def walk() -> Walked:
+            stop_if_cancelled(cancel, query.model, seen[0])
+            walks.append(self._walk(query, options))
+            return walks[-1]
 
         def fresh() -> FrameBuilder:
             builder.rollback(mark)
-            builder.declare(model, include)
-            seen["records"] = 0
+            builder.declare(query.model, list(query.include))
+            seen[0] = 0
             return builder
 
         def add(target: FrameBuilder, page: Page) -> None:
-            seen["records"] += len(page.records)
-            target.add_page(page, model)
+            stop_if_cancelled(cancel, query.model, seen[0])
+            target.add_page(page, query.model)
+            seen[0] += len(page.records)
+            if on_page is not None:
+                on_page(ReadProgress(query.model, page, seen[0], walks[-1].expected, len(walks)))
+            stop_if_cancelled(cancel, query.model, seen[0])  # before the walk asks for another page
 
-        walks: list[Walk] = []
-
-        def walk() -> Walk:
-            walks.append(self._walk(model, filters, sort, include, portal, progress, workers))
-            return walks[-1]
-
-        fetch_into(walk, fresh, add, on_inconsistency=on_inconsistency)
-        return {
-            "params": [list(p) for p in walks[-1].params],
-            "include": include,
-            "sort": sort,
-            "filters": {k: _plain(v) for k, v in filters.items()},
-            "records": seen["records"],
-            "total": walks[-1].expected,
-        }
+        fetch_into(walk, fresh, add, on_inconsistency=options.on_inconsistency)
+        return {**query.describe(), "records": seen[0], "total": walks[-1].expected}
 
     def readable_models(self, portal: str | None = None) -> list[str]:
-        """Every model with a list endpoint on ``portal``, in catalog order.
+        """Every model that can be listed on ``portal``, in catalog order (offline: those the snapshot holds).
 
         Examples
         --------
         >>> "session" in Client("http://127.0.0.1:8000").readable_models("public")
         True
         """
-        portal = _check_portal(portal or self.portal)
-        return [m.name for m in catalog.all_models().values() if portal in m.portals.get("list", ())]
+        return self.backend.readable_models(portal or self.portal)
 
     def snapshot(
         self,
@@ -355,54 +332,24 @@ class Client:
 
         Examples
         --------
-        >>> manifest = client.snapshot("snapshots/2026-11-21")                       # doctest: +SKIP
-        >>> client.snapshot("snapshots/sessions", models=["session"], include=["projects"])  # doctest: +SKIP
+        >>> manifest = client.snapshot(tmp / "sessions", models=["session"], include=["projects"])
+        >>> sorted(manifest["queries"]), manifest["tables"]["session"]["rows"] == len(client.read("session"))
+        (['session'], True)
         """
-        from brainstem_pandas.snapshot import SnapshotWriter
-
-        portal = _check_portal(portal or self.portal)
-        _check_read_options(workers, on_inconsistency)
+        portal = check_portal(portal or self.portal)
+        options = self._options(progress, workers, on_inconsistency)
         everything = models is None
-        queries = self._queries(self.readable_models(portal) if everything else models, include, filters, None)
-        with SnapshotWriter(path, server=self.url, portal=portal, primary=queries[0][0]) as writer:
-            for name, inc, flt, srt in queries:
+        names = self.readable_models(portal) if models is None else models
+        asked = queries(names, include=include, filters=filters, portal=portal)
+        with SnapshotWriter(path, server=self.url, portal=portal, primary=asked[0].model) as writer:
+            for query in asked:
                 try:
-                    writer.queries[name] = self._read_into(
-                        writer.builder, name, inc, flt, srt, portal, progress, workers, on_inconsistency
-                    )
+                    writer.queries[query.model] = self._read_into(writer.builder, query, options)
                 except (PermissionDeniedError, NotFoundError) as exc:
                     if not everything:
                         raise
-                    writer.skipped[name] = f"{type(exc).__name__}: {exc}"
+                    writer.skipped[query.model] = f"{type(exc).__name__}: {exc}"
             return writer.commit()
-
-    def _url_walk(
-        self,
-        url: str,
-        records_key: str,
-        paginator: Paginator | None,
-        params: Mapping[str, Any] | None,
-        progress: bool | None,
-    ) -> Any:
-        pager = paginator or PageNumberPaginator(self.page_size)
-        # The paginator sets these on every page; a second value would make the server pick one of them.
-        clash = [key for key in (params or {}) if key in pager.first_params()]
-        if clash:
-            raise ConfigurationError(
-                f"params sets {', '.join(map(repr, clash))}, which the paginator sets for "
-                f"every page; remove {clash[0]!r} from params (every page is read)."
-            )
-        target = self.transport.url(url)
-        return lambda: Walk(
-            self.transport,
-            target,
-            list((params or {}).items()),
-            pager,
-            records_key,
-            workers=self.workers,
-            progress=self.progress if progress is None else progress,
-            description=url,
-        )
 
     def read_url(
         self,
@@ -418,12 +365,14 @@ class Client:
 
         Examples
         --------
-        >>> client.read_url("/brainmaps/v1/brains/", params={"verified": "true"})  # doctest: +SKIP
+        >>> brainmaps = Client(sandbox.url, progress=False)  # the sandbox's brainmaps API is open to all
+        >>> brains = brainmaps.read_url("/brainmaps/v1/brains/", params={"verified": "true"})
+        >>> brains.index.name
+        'id'
         """
-        _check_read_options(None, on_inconsistency)
-        pages = fetch_all(
-            self._url_walk(url, records_key, paginator, params, progress), on_inconsistency=on_inconsistency
-        )
+        options = self._options(progress, None, on_inconsistency)
+        walks = self._server("read_url").url_walk(url, records_key, paginator, params, options)
+        pages = fetch_all(walks, on_inconsistency=options.on_inconsistency)
         frame = pd.DataFrame.from_records([r for p in pages for r in p.records])
         return frame.set_index("id") if "id" in frame else frame
 
@@ -442,26 +391,31 @@ class Client:
 
         Examples
         --------
-        >>> lf = client.read_url_linked("/brainmaps/v1/brains/", "brain")  # doctest: +SKIP
+        >>> lf = Client(sandbox.url, progress=False).read_url_linked("/brainmaps/v1/brains/", "brain")
+        >>> "brain" in lf.tables
+        True
         """
-        _check_read_options(None, on_inconsistency)
+        options = self._options(progress, None, on_inconsistency)
+        walks = self._server("read_url_linked").url_walk(url, records_key, paginator, params, options)
         builder = fetch_into(
-            self._url_walk(url, records_key, paginator, params, progress),
-            lambda: FrameBuilder(name),
-            FrameBuilder.add_page,
-            on_inconsistency=on_inconsistency,
+            walks, lambda: FrameBuilder(name), FrameBuilder.add_page, on_inconsistency=options.on_inconsistency
         )
         return builder.finish()
 
     def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
-        """One record as a dict (``include`` embeds related records inline)."""
-        spec = catalog.model(model)
-        params = include_params(spec, include) + ([("sideloading", "false")] if include else [])
-        _check_id(spec, id)
-        url = self.endpoint(spec.name, portal, id)
-        return _unwrap(self.transport.get(url, params=params), spec.detail_key, "GET", url)
+        """One record as a dict (``include`` embeds related records inline).
 
-    # -- writing -----------------------------------------------------------------
+        Examples
+        --------
+        >>> sid = client.read("session").index[0]
+        >>> embedded = client.get("session", sid, include=["projects"])
+        >>> embedded["projects"][0]["id"] == client.get("session", sid)["projects"][0]
+        True
+        """
+        spec = catalog.model(model)
+        return self.backend.get(spec, id, tuple(include or ()), check_portal(portal or self.portal))
+
+    # -- writing (a server only) -------------------------------------------------------------
     def save(self, model: str, data: Mapping[str, Any], id: Any = None) -> dict:
         """Create (``id=None``: POST) or update (PATCH) a record; return the saved record.
 
@@ -473,43 +427,21 @@ class Client:
 
         Examples
         --------
-        >>> client.save("session", {"name": "s1", "projects": [project_id]})  # doctest: +SKIP
+        >>> client.save("session", {"name": "s1", "projects": "not a list"})
+        Traceback (most recent call last):
+        ...
+        brainstem_pandas.errors.ValidationError: POST ... was not sent: projects: ...
         """
-        spec = catalog.model(model)
-        method = "POST" if id is None else "PATCH"
-        if id is not None:
-            _check_id(spec, id)
-        url = self.endpoint(spec.name, "private", id)
-        if not isinstance(data, Mapping):
-            raise ValidationError(method, url, 0, f"data must be a dict of fields, not {type(data).__name__}")
-        errors = rules.record_errors(spec.name, dict(data), partial=id is not None)
-        if errors:
-            raise ValidationError(method, url, 0, "", errors=errors)
-        body = self.transport.request(method, url, json_body=dict(data))
-        return _unwrap(body, spec.write_key or spec.detail_key, method, url, fallback=spec.detail_key)
+        return self._server("saving").save(catalog.model(model), data, id)
 
     def delete(self, model: str, id: Any) -> None:
         """Delete a record (private portal)."""
-        spec = catalog.model(model)
-        _check_id(spec, id)
-        self.transport.request("DELETE", self.endpoint(spec.name, "private", id))
+        self._server("deleting").delete(catalog.model(model), id)
 
 
-class _OfflineWalk:
-    """Pages answered from a snapshot: complete by construction, so its check always passes."""
-
-    def __init__(self, pages: Iterator[Page], url: str, params: list[tuple[str, str]]) -> None:
-        self._pages, self.url, self.params = pages, url, params
-        self.received, self.expected = 0, None
-
-    def __iter__(self) -> Iterator[Page]:
-        for page in self._pages:
-            self.received += len(page.records)
-            self.expected = page.total if self.expected is None else self.expected
-            yield page
-
-    def problem(self) -> str | None:
-        return None
+def _checked(walk: Walked, on_inconsistency: str) -> Iterator[Page]:
+    yield from walk
+    check_walk(walk, on_inconsistency)
 
 
 class SnapshotClient(Client):
@@ -522,27 +454,30 @@ class SnapshotClient(Client):
 
     Examples
     --------
-    >>> offline = connect(snapshot="snapshots/2026-11-21")                     # doctest: +SKIP
-    >>> offline.read("session", filters={"name.icontains": "rat"}, sort=["-date_time"])  # doctest: +SKIP
+    >>> _ = client.snapshot(tmp / "snap", models=["session"])
+    >>> offline = SnapshotClient(tmp / "snap")
+    >>> query = dict(filters={"name.icontains": "mm"}, sort=["-date_time"])
+    >>> offline.read("session", **query).index.equals(client.read("session", **query).index)
+    True
     """
+
+    backend: SnapshotSource
 
     def __init__(
         self, path: str | os.PathLike, *, progress: bool = False, page_size: int = MAX_PAGE_SIZE, verify: bool = True
     ) -> None:
-        from brainstem_pandas.offline import OfflineSource
-        from brainstem_pandas.snapshot import read_snapshot
+        source = SnapshotSource(path, verify=verify)
+        super().__init__(backend=source, progress=progress, page_size=page_size, source=f"snapshot {path}")
 
-        frames = read_snapshot(path, verify=verify)
-        self.path, self.manifest = Path(path), frames.manifest or {}
-        super().__init__(
-            self.manifest.get("server") or "http://127.0.0.1",
-            None,
-            portal=self.manifest.get("portal") or "private",
-            progress=progress,
-            page_size=page_size,
-            source=f"snapshot {path}",
-        )
-        self.offline = OfflineSource(frames, walked=list(self.manifest.get("queries") or frames.tables))
+    @property
+    def path(self) -> Path:
+        """The snapshot folder."""
+        return self.backend.path
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The snapshot's manifest."""
+        return self.backend.manifest
 
     def __repr__(self) -> str:
         return (
@@ -550,225 +485,5 @@ class SnapshotClient(Client):
             f"portal={self.portal}, {self.manifest.get('finished', '?')})>"
         )
 
-    def _offline_portal(self, portal: str | None) -> None:
-        if portal is not None and _check_portal(portal) != self.portal:
-            raise SnapshotError(
-                f"This snapshot holds the {self.portal} portal, not {portal!r}; take a snapshot "
-                f"with portal={portal!r} to read it offline."
-            )
 
-    def _walk(
-        self,
-        model: str,
-        filters: Mapping[str, Any] | None,
-        sort: Any,
-        include: Any,
-        portal: str | None,
-        progress: bool | None,
-        workers: int | None,
-    ) -> Any:
-        self._offline_portal(portal)
-        spec = catalog.model(model)
-        params = build_params(spec, filters=filters, sort=sort, include=include)
-        pages = self.offline.pages(spec.name, filters=filters, sort=sort, include=include, page_size=self.page_size)
-        return _OfflineWalk(pages, f"{self.path}#{spec.name}", params)
-
-    def readable_models(self, portal: str | None = None) -> list[str]:
-        """The models this snapshot holds in full."""
-        self._offline_portal(portal)
-        return list(self.offline.models)
-
-    def get(self, model: str, id: Any, include: Iterable[str] | None = None, portal: str | None = None) -> dict:
-        """One record from the snapshot, as the server would give it."""
-        self._offline_portal(portal)
-        return self.offline.record(catalog.model(model).name, id, include=include)
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise SnapshotError(
-            f"{self.path} is a snapshot, read offline: it cannot be written to or asked for other "
-            "endpoints. Connect to the server for that: bsp.connect(url)."
-        )
-
-    save = delete = read_url = read_url_linked = _read_only
-
-
-def _for_model(value: Any, model: str, models: list[str], what: str, kind: type) -> Any:
-    """``include``/``filters`` of one model: a mapping keyed by model names, or the same for every model."""
-    # Filters keyed by model names hold a dict each ({"session": {...}}); a field may share a model's name.
-    per_model = (
-        isinstance(value, Mapping)
-        and value
-        and (
-            kind is list
-            or all(
-                isinstance(v, Mapping) and isinstance(k, str) and k in catalog.all_models() for k, v in value.items()
-            )
-        )
-    )
-    if per_model:
-        unknown = [k for k in value if catalog.model(k).name not in models]
-        if unknown:
-            names = ", ".join(map(repr, unknown))
-            raise ConfigurationError(
-                f"{what} names {names}, which is not among the models read: "
-                f"{', '.join(models)}. Add {names} to the models, or leave it out of {what}."
-            )
-        picked = {catalog.model(k).name: v for k, v in value.items()}
-        return picked.get(model)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    # Filter values as JSON for a manifest: lists stay lists, everything else as the API gets it.
-    if isinstance(value, (list, tuple, set)):
-        return [encode_value(v) for v in value]
-    return encode_value(value)
-
-
-def _check_read_options(workers: Any, on_inconsistency: Any) -> None:
-    """Options every read shares, checked before anything is sent or written."""
-    if workers is not None:
-        check_workers(workers)
-    check_on_inconsistency(on_inconsistency)
-
-
-_ID_SHAPES = {
-    "uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
-    "integer": re.compile(r"[0-9]+"),
-}
-
-
-def _check_id(spec: catalog.Model, id: Any) -> None:
-    """Refuse ids that cannot name one record: None, blanks, or text that would change the URL's path."""
-    shape = _ID_SHAPES.get(spec.id_type)
-    text = "" if id is None or isinstance(id, bool) else str(id)
-    if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
-        raise QueryError(
-            f"{id!r} is not a {spec.name} id (a {spec.id_type}); pass the id of one {spec.name}, "
-            f"e.g. client.read({spec.name!r}).index[0]."
-        )
-
-
-def _check_portal(portal: str) -> str:
-    if portal not in PORTALS:
-        raise ConfigurationError(f"Unknown portal {portal!r}; use 'private' or 'public'.")
-    return portal
-
-
-def _unwrap(body: Any, key: str, method: str, url: str, fallback: str | None = None) -> dict:
-    if isinstance(body, dict):
-        for name in (key, fallback):
-            if name and isinstance(body.get(name), dict):
-                return body[name]
-    raise ResponseError(
-        method,
-        url,
-        f"the answer has no {key!r} record; check that the URL is the BrainSTEM "
-        "server's root and the model is the one meant",
-    )
-
-
-def connect(
-    url: str | None = None,
-    token: str | None = None,
-    portal: str = "private",
-    *,
-    email: str | None = None,
-    password: str | None = None,
-    interactive: bool | None = None,
-    remember: bool = True,
-    open_browser: bool = True,
-    workers: int = 8,
-    progress: bool = True,
-    timeout: tuple[float, float] = (10.0, 120.0),
-    retry: RetryPolicy | None = None,
-    allow_insecure_http: bool = False,
-    token_path: str | Path | None = None,
-    snapshot: str | Path | None = None,
-) -> Client:
-    """Connect to BrainSTEM (or a sandbox) and return a :class:`Client`.
-
-    The token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
-    ``BRAINSTEM_API_TOKEN``); the token cache file of the official tools
-    (``~/.config/brainstem/token``); ``email`` + ``password`` where the server
-    offers it; else, interactively, the browser sign-in (device flow), whose
-    token is cached when ``remember`` is true. The public portal needs no token.
-
-    Parameters
-    ----------
-    url : str, optional
-        Server root; default ``BRAINSTEM_URL`` or https://www.brainstem.org.
-    interactive : bool, optional
-        Allow the browser sign-in; default: only in a terminal or notebook.
-    snapshot : str or Path, optional
-        Answer from this snapshot folder instead, offline (a :class:`SnapshotClient`).
-
-    Examples
-    --------
-    >>> client = connect("http://127.0.0.1:8000", token="...")  # doctest: +SKIP
-    >>> client = connect(portal="public")                       # doctest: +SKIP
-    >>> offline = connect(snapshot="snapshots/2026-11-21")      # doctest: +SKIP
-    """
-    if snapshot is not None:
-        if url or token or email or password:
-            raise ConfigurationError("Pass either snapshot= (offline) or a server and credentials, not both.")
-        return SnapshotClient(snapshot, progress=progress)
-    url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
-    _check_portal(portal)
-    path = Path(token_path) if token_path else None
-    options = dict(
-        portal=portal,
-        workers=workers,
-        progress=progress,
-        timeout=timeout,
-        retry=retry,
-        allow_insecure_http=allow_insecure_http,
-    )
-    if email or password:
-        if not (email and password):
-            raise ConfigurationError("Pass both email and password (or neither).")
-        pair = auth.password_login(url, email, password, allow_insecure_http=allow_insecure_http)
-        return Client(url, pair, source="email and password", **options)
-    found, source = auth.find_token(token, path)
-    if found:
-        return Client(url, auth.StaticToken(found), source=source, **options)
-    if portal == "public":
-        return Client(url, None, source="", **options)
-    if interactive is None:
-        interactive = _interactive()
-    if not interactive:
-        raise AuthenticationError(
-            "No BrainSTEM token found. Pass token=..., set BRAINSTEM_TOKEN, sign in once with "
-            "bsp.login(), or use portal='public' for public data."
-        )
-    new = login(
-        url, remember=remember, open_browser=open_browser, token_path=path, allow_insecure_http=allow_insecure_http
-    )
-    return Client(url, auth.StaticToken(new), source="browser sign-in", **options)
-
-
-def login(
-    url: str | None = None,
-    *,
-    remember: bool = True,
-    open_browser: bool = True,
-    timeout: float | None = None,
-    token_path: str | Path | None = None,
-    allow_insecure_http: bool = False,
-) -> str:
-    """Sign in through the browser (device flow) and return a personal access token.
-
-    With ``remember`` the token is cached (mode 0600) where the official tools
-    look for it, so later ``connect()`` calls need nothing. Plain http is refused
-    for hosts that are not loopback, unless ``allow_insecure_http``.
-    """
-    url = url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL
-    token = auth.device_login(url, open_browser=open_browser, timeout=timeout, allow_insecure_http=allow_insecure_http)
-    if remember:
-        auth.save_token(token, Path(token_path) if token_path else None)
-    return token
-
-
-def logout(token_path: str | Path | None = None) -> bool:
-    """Forget the cached token; True if one was removed."""
-    return auth.logout(Path(token_path) if token_path else None)
+__all__ = ["DEFAULT_URL", "PORTALS", "CancelSignal", "Client", "ReadProgress", "SnapshotClient"]

@@ -12,12 +12,17 @@ operator asked twice (the server keeps the first).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import QueryError, UnknownNameError
+from brainstem_pandas.errors import ConfigurationError, QueryError, UnknownNameError
+
+PORTALS = ("private", "public")
 
 TEXT_OPS = (
     "exact",
@@ -78,7 +83,8 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
     operator = "exact"
     if allow_operator and len(parts) > 1 and parts[-1] in ALL_OPERATORS:
         operator = parts.pop()
-    current, field = model, None
+    current: catalog.Model | None = model
+    field: catalog.Field | None = None
     for i, name in enumerate(parts):
         if current is None:
             raise QueryError(
@@ -263,11 +269,216 @@ def build_params(
     return filter_params(spec, filters) + sort_params(spec, sort) + include_params(spec, include)
 
 
+def check_portal(portal: Any) -> str:
+    """``portal`` if it is one of :data:`PORTALS`, else a ConfigurationError saying which to use.
+
+    Examples
+    --------
+    >>> check_portal("public")
+    'public'
+    """
+    if portal not in PORTALS:
+        raise ConfigurationError(f"Unknown portal {portal!r}; use 'private' or 'public'.")
+    return str(portal)
+
+
+_ID_SHAPES = {
+    "uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
+    "integer": re.compile(r"[0-9]+"),
+}
+
+
+def check_id(model: catalog.Model, id: Any) -> None:
+    """Refuse ids that cannot name one record: None, blanks, or text that would change the URL's path.
+
+    Examples
+    --------
+    >>> check_id(catalog.model("user"), "3/../4")
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.QueryError: '3/../4' is not a user id (a integer); ...
+    """
+    shape = _ID_SHAPES.get(model.id_type)
+    text = "" if id is None or isinstance(id, bool) else str(id)
+    if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
+        raise QueryError(
+            f"{id!r} is not a {model.name} id (a {model.id_type}); pass the id of one {model.name}, "
+            f"e.g. client.read({model.name!r}).index[0]."
+        )
+
+
+def plain_value(value: Any) -> Any:
+    """A filter value as JSON for a manifest: lists stay lists, everything else as the API gets it.
+
+    Examples
+    --------
+    >>> plain_value([date(2024, 5, 1), True])
+    ['2024-05-01', 'true']
+    """
+    if isinstance(value, (list, tuple, set)):
+        return [encode_value(v) for v in value]
+    return encode_value(value)
+
+
+def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    # One name or several, as a tuple; the names themselves are checked against the catalog later.
+    return (value,) if isinstance(value, str) else tuple(value or ())
+
+
+@dataclass(frozen=True)
+class Query:
+    """One list query (model, filters, sort, include, portal), checked against the catalog once.
+
+    Everything is checked when the query is made, before anything is sent: an
+    unknown model or field, an operator that does not fit, an include that is not
+    a relation, or an unknown portal raises here. ``params`` holds the request
+    parameters, computed once; ``model`` is the catalog's name (aliases resolved).
+
+    Examples
+    --------
+    >>> q = Query("session", filters={"name.icontains": "rat"}, include=["projects"])
+    >>> q.params
+    (('filter{name.icontains}', 'rat'), ('sort[]', 'id'), ('include[]', 'projects.*'))
+    >>> client.read(q.model, **q.arguments()).shape[1] == client.read("session").shape[1]
+    True
+    >>> Query("session", filters={"nme.icontains": "rat"})
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.UnknownNameError: Unknown field 'nme' of session...
+    """
+
+    model: str
+    filters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    sort: Sequence[str] = ()
+    include: Sequence[str] = ()
+    portal: str = "private"
+    params: tuple[tuple[str, str], ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spec = catalog.model(self.model)
+        check_portal(self.portal)
+        if self.filters is not None and not isinstance(self.filters, Mapping):
+            raise QueryError(
+                f"filters must be a dict like {{'name.icontains': 'rat'}}, not {type(self.filters).__name__}."
+            )
+        # Frozen means frozen: the query keeps its own read-only copies of what it was given.
+        fix = object.__setattr__
+        fix(self, "model", spec.name)
+        fix(self, "filters", MappingProxyType(dict(self.filters or {})))
+        fix(self, "sort", _names(self.sort))
+        fix(self, "include", _names(self.include))
+        fix(self, "params", tuple(build_params(spec, filters=self.filters, sort=self.sort, include=self.include)))
+
+    def __hash__(self) -> int:
+        # Equal queries send equal parameters (the filters mapping itself is not hashable).
+        return hash((self.model, self.portal, self.params))
+
+    @property
+    def spec(self) -> catalog.Model:
+        """The catalog model queried."""
+        return catalog.model(self.model)
+
+    def arguments(self) -> dict[str, Any]:
+        """``filters``, ``sort``, ``include`` and ``portal`` as keyword arguments of the client's reads.
+
+        Examples
+        --------
+        >>> Query("session", sort="-date_time").arguments()
+        {'filters': {}, 'sort': ['-date_time'], 'include': [], 'portal': 'private'}
+        """
+        return {
+            "filters": dict(self.filters),
+            "sort": list(self.sort),
+            "include": list(self.include),
+            "portal": self.portal,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """The query as JSON for a snapshot's manifest: parameters, include, sort and filters.
+
+        Examples
+        --------
+        >>> Query("project", filters={"is_public": True}).describe()
+        {'params': [['filter{is_public}', 'true'], ['sort[]', 'id']], 'include': [], 'sort': [],
+         'filters': {'is_public': 'true'}}
+        """
+        return {
+            "params": [list(p) for p in self.params],
+            "include": list(self.include),
+            "sort": list(self.sort),
+            "filters": {k: plain_value(v) for k, v in self.filters.items()},
+        }
+
+
+def queries(
+    models: str | Iterable[str],
+    *,
+    include: Any = None,
+    filters: Any = None,
+    sort: Iterable[str] | str | None = None,
+    portal: str = "private",
+) -> list[Query]:
+    """One :class:`Query` per model, each checked before anything is fetched.
+
+    ``include`` and ``filters`` apply to every model, or map model names to their own.
+
+    Examples
+    --------
+    >>> [q.model for q in queries(["session", "project"], include={"session": ["projects"]})]
+    ['session', 'project']
+    >>> queries(["session"], include={"subject": ["strain"]})
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ConfigurationError: include names 'subject', which is not among the models read: ...
+    """
+    names = [models] if isinstance(models, str) else list(models)
+    if not names:
+        raise ConfigurationError("No model given; name at least one, e.g. 'session'.")
+    out = []
+    for name in names:
+        model = catalog.model(name).name
+        inc = _for_model(include, model, names, "include", list)
+        flt = _for_model(filters, model, names, "filters", dict)
+        out.append(Query(model, filters=flt or {}, sort=_names(sort), include=_names(inc), portal=portal))
+    return out
+
+
+def _for_model(value: Any, model: str, models: list[str], what: str, kind: type) -> Any:
+    """``include``/``filters`` of one model: a mapping keyed by model names, or the same for every model."""
+    # Filters keyed by model names hold a dict each ({"session": {...}}); a field may share a model's name.
+    per_model = (
+        isinstance(value, Mapping)
+        and value
+        and (
+            kind is list
+            or all(
+                isinstance(v, Mapping) and isinstance(k, str) and k in catalog.all_models() for k, v in value.items()
+            )
+        )
+    )
+    if not per_model:
+        return value
+    unknown = [k for k in value if catalog.model(k).name not in models]
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise ConfigurationError(
+            f"{what} names {names}, which is not among the models read: "
+            f"{', '.join(models)}. Add {names} to the models, or leave it out of {what}."
+        )
+    return {catalog.model(k).name: v for k, v in value.items()}.get(model)
+
+
 __all__ = [
+    "PORTALS",
+    "Query",
     "build_params",
+    "check_id",
+    "check_portal",
     "encode_value",
     "filter_params",
     "include_params",
+    "plain_value",
+    "queries",
     "resolve",
     "sort_params",
     "UnknownNameError",

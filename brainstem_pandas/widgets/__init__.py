@@ -1,7 +1,7 @@
 """Notebook widgets (ipywidgets 8): sign in, build and load a query, export.
 
 >>> from brainstem_pandas.widgets import Explorer
->>> Explorer()          # sign in, pick a model, filter, load, export  # doctest: +SKIP
+>>> explorer = Explorer()   # in a notebook, show it: sign in, pick a model, filter, load, export
 
 Every callback shows its errors in the widget itself; ``wait()`` methods let code
 without a kernel (tests, scripts) wait for work the widgets do in the background.

@@ -25,8 +25,10 @@ def write_csv(frames: Any, folder: str | Path) -> list[Path]:
 
     Examples
     --------
-    >>> write_csv(builder.result, "exports/sessions")  # doctest: +SKIP
-    [PosixPath('exports/sessions/session.csv'), PosixPath('exports/sessions/project.csv'), ...]
+    >>> lf = client.read_linked("session", include=["projects"])
+    >>> paths = write_csv(lf, tmp / "sessions")
+    >>> len(paths) == len(lf.to_dict()), (tmp / "sessions" / "session.projects.csv").exists()
+    (True, True)
     """
     out = Path(folder).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -55,8 +57,13 @@ class Explorer(widgets.VBox):
     Examples
     --------
     >>> from brainstem_pandas.widgets import Explorer
-    >>> explorer = Explorer()                    # sign in, then query and export  # doctest: +SKIP
-    >>> explorer.builder.result["session"]       # doctest: +SKIP
+    >>> Explorer().tabs.titles                   # sign in, then query and export
+    ('Sign in', 'Query', 'Export')
+    >>> explorer = Explorer(client)              # already signed in
+    >>> explorer.builder.model.value = "project"
+    >>> explorer.builder.load(wait=True, timeout=120)
+    >>> len(explorer.builder.result["project"]) == len(client.read("project"))
+    True
     """
 
     def __init__(

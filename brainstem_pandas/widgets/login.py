@@ -8,7 +8,6 @@ status and error texts never quote them.
 from __future__ import annotations
 
 import html
-import os
 import re
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,8 @@ import ipywidgets as widgets
 import requests
 
 from brainstem_pandas import auth
-from brainstem_pandas.client import DEFAULT_URL, Client
+from brainstem_pandas.client import Client
+from brainstem_pandas.connect import server_url
 from brainstem_pandas.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -61,16 +61,14 @@ def check_url(text: str) -> str:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    # The sign-in helpers wrap requests' errors in AuthenticationError; the client raises TransportError.
-    return isinstance(exc, TransportError) or isinstance(exc.__cause__, requests.RequestException)
+    # The sign-in helpers wrap the transport's errors in AuthenticationError; the client raises them as they are.
+    return isinstance(exc, TransportError) or isinstance(exc.__cause__, (TransportError, requests.RequestException))
 
 
 def _refused_credentials(exc: BaseException) -> bool:
-    return (
-        isinstance(exc, AuthenticationError)
-        and not _unreachable(exc)
-        and re.search(r"answered 40[01]\b", str(exc)) is not None
-    )
+    if not isinstance(exc, AuthenticationError) or _unreachable(exc):
+        return False
+    return getattr(exc, "status", None) in (400, 401) or re.search(r"answered 40[01]\b", str(exc)) is not None
 
 
 def explain(exc: BaseException, url: str, method: str) -> str:
@@ -112,9 +110,13 @@ class LoginForm(widgets.VBox):
     Examples
     --------
     >>> from brainstem_pandas.widgets import LoginForm
-    >>> form = LoginForm("http://127.0.0.1:8000")          # doctest: +SKIP
-    >>> form.on_login(lambda client: print(client))         # doctest: +SKIP
-    >>> form                                                # shows the form in a notebook  # doctest: +SKIP
+    >>> form = LoginForm(sandbox.url)                       # in a notebook, show ``form``
+    >>> form.on_login(lambda client: print(client.portal))
+    >>> form.token.value = sandbox.token
+    >>> form.sign_in(wait=True, timeout=60)
+    private
+    >>> form
+    <brainstem_pandas LoginForm http://127.0.0.1:...: signed in (http://127.0.0.1:...)>
     """
 
     def __init__(
@@ -132,9 +134,7 @@ class LoginForm(widgets.VBox):
         self._callbacks: list[Callable[[Client], Any]] = []
         self.error = error_area()
         self._job = Background(self.error)
-        self.url = widgets.Text(
-            value=url or os.environ.get("BRAINSTEM_URL") or DEFAULT_URL, description="Server", layout=wide()
-        )
+        self.url = widgets.Text(value=server_url(url), description="Server", layout=wide())
         self.method = widgets.ToggleButtons(options=METHODS, value=method, description="Sign in with")
         self.token = widgets.Password(description="Token", placeholder="personal access token", layout=wide())
         self.email = widgets.Text(description="Email", placeholder="you@lab.org", layout=wide())
@@ -181,7 +181,12 @@ class LoginForm(widgets.VBox):
 
         Examples
         --------
-        >>> form.on_login(lambda client: setattr(notebook, "client", client))  # doctest: +SKIP
+        >>> form, clients = LoginForm(sandbox.url), []
+        >>> form.on_login(clients.append)
+        >>> form.token.value = sandbox.token
+        >>> form.sign_in(wait=True, timeout=60)
+        >>> clients == [form.client]
+        True
         """
         if remove:
             self._callbacks = [c for c in self._callbacks if c is not callback]
@@ -231,6 +236,7 @@ class LoginForm(widgets.VBox):
         self.token.value = self.password.value = ""
         url = check_url(self.url.value)
         method = self.method.value
+        job: Callable[[], tuple[Client, str]] | None
         if method == "token":
             if not token:
                 raise ConfigurationError("Paste a personal access token into the Token field first.")
@@ -275,9 +281,12 @@ class LoginForm(widgets.VBox):
         )
         device = self.device
 
-        def job() -> tuple[Client, str]:
+        def nap(seconds: float) -> None:
             # Sleeping on the cancel event lets Cancel stop the wait at once, not after an interval.
-            token = device.wait(cancelled=self._job.cancelled.is_set, sleep=self._job.cancelled.wait)
+            self._job.cancelled.wait(seconds)
+
+        def job() -> tuple[Client, str]:
+            token = device.wait(cancelled=self._job.cancelled.is_set, sleep=nap)
             self.device_info.value = "Approved in the browser."
             return self._token_client(url, token, "browser")
 

@@ -4,10 +4,10 @@ The model dropdown is one list grouped by app: ipywidgets' Dropdown has no optio
 groups, so each label names its app first (``"stem · session"``) and the models of
 one app stay together, in catalog order.
 
-Loading streams :meth:`Client.iter_pages <brainstem_pandas.Client.iter_pages>` into a
-:class:`~brainstem_pandas.frames.FrameBuilder`, the same way ``read_linked`` does, so
-that the widget's own progress bar advances page by page and Cancel can stop between
-pages. ``builder.code`` is the equivalent ``client.read_linked(...)`` call.
+Loading is :meth:`Client.read_linked <brainstem_pandas.client.Client.read_linked>`
+itself, with its ``on_page`` hook moving the widget's progress bar page by page and
+its ``cancel`` event set by the Cancel button, so that a load re-walks, and fails,
+exactly as the code it shows: ``builder.code`` is that ``client.read_linked(...)`` call.
 """
 
 from __future__ import annotations
@@ -22,164 +22,31 @@ import ipywidgets as widgets
 import pandas as pd
 
 from brainstem_pandas import catalog
-from brainstem_pandas.client import PORTALS, Client
-from brainstem_pandas.errors import QueryError
-from brainstem_pandas.frames import FrameBuilder, LinkedFrames
-from brainstem_pandas.query import OPERATORS, build_params, encode_value
+from brainstem_pandas.client import Client, ReadProgress
+from brainstem_pandas.errors import Cancelled, QueryError
+from brainstem_pandas.frames import LinkedFrames
+from brainstem_pandas.query import PORTALS, Query, encode_value
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, narrow
+from brainstem_pandas.widgets.filters import (
+    OPERATOR_LABELS,
+    FilterRow,
+    field_kind,
+    value_kind,
+    value_widget,
+)
 
-OPERATOR_LABELS = {
-    "exact": "is",
-    "iexact": "is (any case)",
-    "icontains": "contains (any case)",
-    "contains": "contains",
-    "startswith": "starts with",
-    "istartswith": "starts with (any case)",
-    "endswith": "ends with",
-    "iendswith": "ends with (any case)",
-    "gt": ">",
-    "gte": "≥",
-    "lt": "<",
-    "lte": "≤",
-    "in": "is one of",
-    "isnull": "is empty",
-}
 HEAD_ROWS = 5
-
-
-def field_kind(field: catalog.Field) -> str:
-    """The key of ``query.OPERATORS`` for a field: its type, or ``"relation"``."""
-    return "relation" if field.is_relation else field.type
-
-
-def value_kind(kind: str, operator: str) -> str:
-    """Which input a filter value needs: isnull, list, date, datetime, integer, number, boolean or text.
-
-    Examples
-    --------
-    >>> value_kind("date", "gte"), value_kind("date", "in"), value_kind("string", "isnull")
-    ('date', 'list', 'isnull')
-    """
-    if operator == "isnull":
-        return "isnull"
-    if operator == "in":
-        return "list"
-    return kind if kind in ("date", "datetime", "integer", "number", "boolean") else "text"
-
-
-def value_widget(kind: str) -> widgets.Widget:
-    """An input for one value kind (see :func:`value_kind`)."""
-    if kind == "isnull":
-        return widgets.Dropdown(options=[("yes", True), ("no", False)], value=True, layout=narrow())
-    if kind == "list":
-        return widgets.Text(placeholder="comma-separated: a, b, c", layout=widgets.Layout(flex="1 1 auto"))
-    if kind == "date":
-        return widgets.DatePicker(layout=narrow())
-    if kind == "datetime":
-        return widgets.DatetimePicker(layout=narrow())
-    if kind == "integer":
-        return widgets.IntText(layout=widgets.Layout(width="120px"))
-    if kind == "number":
-        return widgets.FloatText(layout=widgets.Layout(width="120px"))
-    if kind == "boolean":
-        return widgets.Checkbox(value=True, description="true", indent=False, layout=narrow())
-    return widgets.Text(placeholder="value", layout=widgets.Layout(flex="1 1 auto"))
-
-
-def _item(text: str, kind: str, key: str) -> Any:
-    if kind == "integer":
-        try:
-            return int(text)
-        except ValueError:
-            raise QueryError(f"Filter {key!r}: {text!r} is not a whole number.") from None
-    if kind == "number":
-        try:
-            return float(text)
-        except ValueError:
-            raise QueryError(f"Filter {key!r}: {text!r} is not a number.") from None
-    return text
-
-
-class FilterRow:
-    """One filter row: field, operator, a value input suited to the field's type, and a remove button.
-
-    ``row.box`` is the widget; ``row.item()`` the ``(key, value)`` pair for ``filters=``.
-    """
-
-    def __init__(
-        self,
-        model: catalog.Model,
-        area: widgets.HTML,
-        on_change: Callable[[], None],
-        on_remove: Callable[["FilterRow"], None],
-    ) -> None:
-        self.model, self._area, self._on_change = model, area, on_change
-        self.field = widgets.Dropdown(
-            options=[(_field_label(f), f.name) for f in model.fields], layout=widgets.Layout(width="220px")
-        )
-        # Few people filter by id: start on the first field with a meaning.
-        self.field.value = next((f.name for f in model.fields if f.name != "id"), model.fields[0].name)
-        self.operator = widgets.Dropdown(layout=widgets.Layout(width="170px"))
-        self.value: widgets.Widget = widgets.Text()
-        self._kind = ""
-        self.remove_button = widgets.Button(
-            icon="trash", tooltip="Remove this filter", layout=widgets.Layout(width="40px")
-        )
-        self.box = widgets.HBox(
-            [self.field, self.operator, self.value, self.remove_button],
-            layout=widgets.Layout(width="100%", flex_flow="row wrap"),
-        )
-        self.field.observe(guarded(area, self._field_changed), names="value")
-        self.operator.observe(guarded(area, self._operator_changed), names="value")
-        self.remove_button.on_click(guarded(area, lambda _button: on_remove(self)))
-        self._field_changed()
-
-    @property
-    def spec(self) -> catalog.Field:
-        """The catalog field this row filters on."""
-        return self.model.field(self.field.value)
-
-    def _field_changed(self, _change: Any = None) -> None:
-        ops = OPERATORS.get(field_kind(self.spec), ("exact",))
-        self.operator.options = [(OPERATOR_LABELS.get(op, op), op) for op in ops]
-        self.operator.value = ops[0]  # a no-op when it was already the first: refresh the input anyway
-        self._operator_changed()
-
-    def _operator_changed(self, _change: Any = None) -> None:
-        kind = value_kind(field_kind(self.spec), self.operator.value or "exact")
-        if kind != self._kind:  # keep what was typed when the input stays the same kind
-            self._kind = kind
-            self.value = value_widget(kind)
-            self.value.observe(guarded(self._area, lambda _c: self._on_change()), names="value")
-            self.box.children = [self.field, self.operator, self.value, self.remove_button]
-        self._on_change()
-
-    def key(self) -> str:
-        """The filter's key, e.g. ``"name.icontains"`` (no suffix for ``exact``)."""
-        op = self.operator.value
-        return self.field.value if op == "exact" else f"{self.field.value}.{op}"
-
-    def item(self) -> tuple[str, Any]:
-        """``(key, value)`` for ``filters=``; a QueryError names what is missing or malformed."""
-        key, value, kind = self.key(), self.value.value, self._kind
-        if kind == "list":
-            parts = [p.strip() for p in str(value).split(",") if p.strip()]
-            if not parts:
-                raise QueryError(f"Filter {key!r}: type one or more values separated by commas.")
-            return key, [_item(p, field_kind(self.spec), key) for p in parts]
-        if kind in ("date", "datetime"):
-            if value is None:
-                raise QueryError(f"Filter {key!r}: pick a {kind}, or remove the row.")
-            # ISO text: what the API receives, and what reads well in the generated code.
-            return key, value.isoformat() if kind == "date" else encode_value(value)
-        if kind == "text" and not str(value).strip():
-            raise QueryError(f"Filter {key!r}: type a value, or remove the row.")
-        return key, value
-
-
-def _field_label(field: catalog.Field) -> str:
-    target = f" → {field.related_model}" if field.is_relation else f" ({field.type})"
-    return f"{field.name}{target}"
+__all__ = [
+    "OPERATOR_LABELS",
+    "FilterRow",
+    "QueryBuilder",
+    "field_kind",
+    "frame_preview",
+    "python_code",
+    "summary_html",
+    "value_kind",
+    "value_widget",
+]
 
 
 def _sortable(field: catalog.Field) -> bool:
@@ -269,12 +136,18 @@ class QueryBuilder(widgets.VBox):
 
     Examples
     --------
+    In a notebook, show ``builder``, pick, filter and press Load; in code:
+
     >>> from brainstem_pandas.widgets import QueryBuilder
-    >>> builder = QueryBuilder(client)                        # doctest: +SKIP
-    >>> builder                                               # pick, filter, press Load  # doctest: +SKIP
-    >>> builder.result["session"].head()                      # doctest: +SKIP
-    >>> print(builder.code)                                   # doctest: +SKIP
-    lf = client.read_linked("session", filters={"name.icontains": "rat"}, portal="private")
+    >>> builder = QueryBuilder(client)
+    >>> builder.model.value = "session"
+    >>> row = builder.add_filter("name", "icontains", "mm")
+    >>> builder.load(wait=True, timeout=120)
+    >>> want = client.read("session", filters={"name.icontains": "mm"})
+    >>> sorted(builder.result["session"].index) == sorted(want.index)
+    True
+    >>> print(builder.code)
+    lf = client.read_linked("session", filters={"name.icontains": "mm"}, portal="private")
     """
 
     def __init__(self, client: Client) -> None:
@@ -323,6 +196,11 @@ class QueryBuilder(widgets.VBox):
             ],
             layout=widgets.Layout(width="100%"),
         )
+        self._wire()
+        self._model_changed()
+
+    def _wire(self) -> None:
+        """Connect the controls to their callbacks, each guarded so that its errors show in the widget."""
         on = self._guard
         self.model.observe(on(self._model_changed), names="value")
         self.portal.observe(on(self._portal_changed), names="value")
@@ -331,7 +209,6 @@ class QueryBuilder(widgets.VBox):
         self.add_filter_button.on_click(on(lambda _b: self.add_filter()))
         self.load_button.on_click(on(lambda _b: self.load()))
         self.cancel_button.on_click(on(lambda _b: self.cancel()))
-        self._model_changed()
 
     def _guard(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         return guarded(self.error, callback)
@@ -361,7 +238,7 @@ class QueryBuilder(widgets.VBox):
             filters[key] = value
         include = [name for name, box in self.includes.items() if box.value]
         sort = [("-" if self.sort_descending.value else "") + self.sort_field.value] if self.sort_field.value else []
-        build_params(self.spec, filters=filters, sort=sort, include=include)  # the catalog's checks
+        Query(self.spec.name, filters=filters, sort=sort, include=include, portal=self.portal.value)  # the checks
         return {
             "model": self.spec.name,
             "include": include,
@@ -380,7 +257,10 @@ class QueryBuilder(widgets.VBox):
 
         Examples
         --------
-        >>> builder.add_filter("name", "icontains", "rat")  # doctest: +SKIP
+        >>> builder = QueryBuilder(client)
+        >>> builder.model.value = "session"
+        >>> builder.add_filter("name", "icontains", "rat").item()
+        ('name.icontains', 'rat')
         """
         self._quiet = True
         try:
@@ -497,34 +377,33 @@ class QueryBuilder(widgets.VBox):
         self.output.value = summary_html(result)
 
     def _fetch(self, query: dict[str, Any]) -> tuple[LinkedFrames | None, int]:
-        """Stream the pages into a FrameBuilder; (None, records so far) when cancelled."""
-        model, cancelled = query["model"], self._job.cancelled
+        """``client.read_linked`` with the widget's progress and cancel; (None, records so far) when cancelled."""
         # Value first: lowering max first would clamp the old value, a spurious step of the bar.
         self.progress.value, self.progress.max, self.progress.bar_style = 0, 1, ""
         self.status.value = "Loading…"
-        builder = FrameBuilder(model, include=query["include"])
-        pages = self.client.iter_pages(
-            model,
-            filters=query["filters"],
-            sort=query["sort"],
-            include=query["include"],
-            portal=query["portal"],
-            progress=False,
-        )
-        received = 0
+        received = [0]
+
+        def on_page(step: ReadProgress) -> None:
+            received[0] = step.records
+            self.progress.max = max(step.total or 0, step.records, 1)
+            self.progress.value = step.records
+            if step.walk > 1:
+                self.status.value = f"Loading… (the pages did not add up; reading again, pass {step.walk})"
+
         try:
-            for page in pages:
-                if cancelled.is_set():
-                    return None, received
-                builder.add_page(page, model)
-                received += len(page.records)
-                self.progress.max = max(page.total or 0, received, 1)
-                self.progress.value = received
-                if cancelled.is_set():
-                    return None, received
-        finally:
-            pages.close()  # stops the page walk, and its queued requests, when cancelled
-        return builder.finish(), received
+            result = self.client.read_linked(
+                query["model"],
+                include=query["include"],
+                filters=query["filters"],
+                sort=query["sort"],
+                portal=query["portal"],
+                progress=False,
+                on_page=on_page,
+                cancel=self._job.cancelled,
+            )
+        except Cancelled:
+            return None, received[0]
+        return result, received[0]
 
     def _busy(self, busy: bool) -> None:
         self.load_button.disabled = busy

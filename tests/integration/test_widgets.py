@@ -440,7 +440,7 @@ def test_exception_while_loading_is_shown(client, monkeypatch, widget_callback_e
         raise RuntimeError("pages went missing")
 
     builder = builder_for(client, "session")
-    monkeypatch.setattr(client, "iter_pages", broken)
+    monkeypatch.setattr(client, "read_linked", broken)
     builder.load_button.click()
     builder.wait(TIMEOUT)
     assert builder.result is None
@@ -672,6 +672,42 @@ def test_cancel_stops_the_load_and_keeps_the_previous_result(sandbox):
     assert builder.progress.bar_style == "warning"
     assert "Cancelled after 20 records" in plain(builder.status.value)
     assert builder.load_button.disabled is False and builder.cancel_button.disabled is True
+
+
+def lose_a_record_on_the_first_walk(client: bsp.Client, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Drop the last record of page 2 on the first walk only (as a record deleted mid-walk would); count walks."""
+    real_get, walks = client.transport.get, []
+
+    def get(url: str, params: Any = None, **kwargs: Any) -> Any:
+        body = real_get(url, params=params, **kwargs)
+        offset = str(dict(params or []).get("offset"))
+        walks.extend([1] if offset == "0" else [])
+        if len(walks) == 1 and offset == str(client.page_size - 1) and isinstance(body, dict):
+            return {**body, "sessions": body["sessions"][:-1]}
+        return body
+
+    monkeypatch.setattr(client.transport, "get", get)
+    return walks
+
+
+def test_a_load_re_walks_where_read_linked_does(sandbox, monkeypatch):
+    # The same failed first walk: a stream of pages cannot recover from it, read_linked walks again,
+    # and so does the widget's Load, which is read_linked itself.
+    client = bsp.Client(sandbox.url, auth.StaticToken(sandbox.token), page_size=50, workers=1, progress=False)
+    want = client.read_linked("session")["session"]
+    walks = lose_a_record_on_the_first_walk(client, monkeypatch)
+    with pytest.raises(bsp.PaginationError):
+        list(client.iter_pages("session"))
+    walks.clear()
+    pd.testing.assert_frame_equal(client.read_linked("session")["session"], want)
+    assert len(walks) == 2
+    walks.clear()
+    builder = builder_for(client, "session")
+    builder.load(wait=True, timeout=TIMEOUT)
+    assert len(walks) == 2 and builder.error.value == ""
+    pd.testing.assert_frame_equal(builder.result["session"], want)
+    assert builder.progress.value == builder.progress.max == len(want)
+    assert f"Loaded {len(want):,} session records" in plain(builder.status.value)
 
 
 # -- Explorer ---------------------------------------------------------------------------
