@@ -1,4 +1,4 @@
-"""LinkedFrames <-> a folder of Parquet files with a manifest; diffs between snapshots.
+"""LinkedFrames <-> a folder of Parquet files with a manifest.
 
 A snapshot folder holds one Parquet file per table and a ``manifest.json``::
 
@@ -20,6 +20,8 @@ its final types, so memory never holds a whole table. Everything is written in
 a hidden sibling folder and renamed into place only when complete, so an
 interrupted snapshot (exception, Ctrl-C, kill) never replaces or damages the
 previous one.
+
+Comparing two snapshots is :func:`brainstem_pandas.diff.diff_snapshots`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import pyarrow.parquet as pq
 from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_names
 from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Relation, arrow_frame
+from brainstem_pandas.frames.layout import INDEX, split_table_name, table_name
 
 FORMAT = "brainstem-pandas-snapshot"
 FORMAT_VERSION = 1
@@ -103,8 +106,8 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, under another user
+        pass
     return True
 
 
@@ -112,12 +115,8 @@ def _stale(path: Path) -> list[Path]:
     """Hidden leftovers of snapshots to ``path`` whose writing process is gone (killed)."""
     if not path.parent.is_dir():
         return []
-    found = []
-    for entry in path.parent.iterdir():
-        match = _PARTIAL.match(entry.name)
-        if match and match["name"] == path.name and not _pid_alive(int(match["pid"])):
-            found.append(entry)
-    return found
+    matches = ((entry, _PARTIAL.match(entry.name)) for entry in path.parent.iterdir())
+    return [entry for entry, m in matches if m and m["name"] == path.name and not _pid_alive(int(m["pid"]))]
 
 
 def _recover(path: Path) -> None:
@@ -199,9 +198,11 @@ class SnapshotWriter:
 
     Examples
     --------
-    >>> with SnapshotWriter("snap", server=url, portal="private", primary="session") as w:  # doctest: +SKIP
-    ...     w.builder.add_page(page)
+    >>> with SnapshotWriter(tmp / "snap", server=sandbox.url, portal="private", primary="session") as w:
+    ...     w.builder.add_records("session", [{"id": "s1", "name": "first"}, {"id": "s2", "name": "second"}])
     ...     manifest = w.commit()
+    >>> manifest["tables"]["session"]["rows"], (tmp / "snap" / "session.parquet").is_file()
+    (2, True)
     """
 
     def __init__(self, path: str | os.PathLike, *, server: str, portal: str, primary: str) -> None:
@@ -232,8 +233,8 @@ class SnapshotWriter:
         """Remove everything written so far (the previous snapshot at ``path`` is untouched)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _provenance(self, layout: Layout) -> dict[str, Any]:
-        model = layout.name.partition(".")[0]
+    def _header(self) -> dict[str, Any]:
+        """What the manifest and every file's metadata begin with."""
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -241,10 +242,11 @@ class SnapshotWriter:
             "server": self.server,
             "portal": self.portal,
             "started": self.started,
-            "table": layout.name,
-            "kind": layout.kind,
-            "query": self.queries.get(model),
         }
+
+    def _provenance(self, layout: Layout) -> dict[str, Any]:
+        model, _ = split_table_name(layout.name)
+        return {**self._header(), "table": layout.name, "kind": layout.kind, "query": self.queries.get(model)}
 
     def _write_table(self, layout: Layout) -> dict[str, Any]:
         file = self.tmp / _file_name(layout.name)
@@ -287,12 +289,7 @@ class SnapshotWriter:
         tables = {layout.name: self._write_table(layout) for layout in layouts}
         shutil.rmtree(self.tmp / _SCRATCH, ignore_errors=True)
         manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "package_version": __version__,
-            "server": self.server,
-            "portal": self.portal,
-            "started": self.started,
+            **self._header(),
             "finished": _now(),
             "primary": self.primary,
             "queries": self.queries,
@@ -310,8 +307,8 @@ class SnapshotWriter:
 def column_types(schema: pa.Schema, indexed: bool) -> list[dict[str, str]]:
     """Each column's name, Arrow type and pandas dtype (as :func:`read_snapshot` gives it)."""
     empty = arrow_frame({f.name: pa.chunked_array([], type=f.type) for f in schema}, indexed=indexed)
-    dtypes = {"id": str(empty.index.dtype)} if indexed else {}
-    dtypes.update({name: str(dtype) for name, dtype in empty.dtypes.items()})
+    dtypes = {INDEX: str(empty.index.dtype)} if indexed else {}
+    dtypes.update({str(name): str(dtype) for name, dtype in empty.dtypes.items()})
     return [{"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]} for f in schema]
 
 
@@ -327,7 +324,11 @@ def write_frames(
 
     Examples
     --------
-    >>> write_frames(lf, "snapshots/edited")  # doctest: +SKIP
+    >>> lf = client.read_linked("session", include=["projects"])
+    >>> one = lf.related("session", lf["session"].index[0])  # a session and its projects
+    >>> manifest = write_frames(one, tmp / "edited", server=client.url, portal="private")
+    >>> manifest["tables"]["session"]["rows"], read_snapshot(tmp / "edited").primary
+    (1, 'session')
     """
     with SnapshotWriter(path, server=server, portal=portal, primary=frames.primary) as writer:
         writer.queries.update(queries or {})
@@ -420,7 +421,8 @@ def read_table(
 
     Examples
     --------
-    >>> read_table("snapshots/2026-11-21", "session.projects").columns.tolist()  # doctest: +SKIP
+    >>> _ = client.snapshot(tmp / "2026-11-21", models=["session"], include=["projects"])
+    >>> read_table(tmp / "2026-11-21", "session.projects").columns.tolist()
     ['session_id', 'project_id', 'position']
     """
     folder = Path(path).expanduser()
@@ -468,8 +470,10 @@ def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = Non
 
     Examples
     --------
-    >>> lf = read_snapshot("snapshots/2026-11-21")  # doctest: +SKIP
-    >>> lf["session"].dtypes["date_time"], lf.manifest["server"]  # doctest: +SKIP
+    >>> _ = client.snapshot(tmp / "2026-11-21", models=["session"])
+    >>> lf = read_snapshot(tmp / "2026-11-21")
+    >>> pd.api.types.is_datetime64_any_dtype(lf["session"]["date_time"]), lf.manifest["server"] == client.url
+    (True, True)
     """
     folder = Path(path).expanduser()
     manifest = read_manifest(folder)
@@ -478,8 +482,9 @@ def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = Non
     for name in wanted:
         frame = read_table(folder, name, verify=verify, manifest=manifest)
         out[manifest["tables"][name].get("kind", "table")][name] = frame
+    listed = manifest.get("relations", [])
     try:
-        relations = {r["table"] or f"{r['model']}.{r['field']}": Relation(**r) for r in manifest.get("relations", [])}
+        relations = {r["table"] or table_name(r["model"], r["field"]): Relation(**r) for r in listed}
     except (TypeError, KeyError) as exc:
         raise DamagedSnapshotError(f"Snapshot {folder}: the relations in {MANIFEST} are malformed ({exc}).") from None
     return LinkedFrames(
@@ -490,76 +495,3 @@ def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = Non
         relations,
         manifest=manifest,
     )
-
-
-# -- diffs -------------------------------------------------------------------------
-
-
-def _frames(source: str | os.PathLike | LinkedFrames) -> LinkedFrames:
-    return source if isinstance(source, LinkedFrames) else read_snapshot(source)
-
-
-def _same(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Element-wise equality where two missing values are equal (lists compared as lists)."""
-    if a.dtype == object or b.dtype == object or isinstance(a.dtype, pd.ArrowDtype):
-        return pd.Series(
-            [x == y if not (_missing(x) and _missing(y)) else True for x, y in zip(a, b)], index=a.index, dtype=bool
-        )
-    both_missing = a.isna() & b.isna()
-    equal = (a == b).fillna(False).astype(bool)
-    return equal | both_missing
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value)))
-
-
-def diff_snapshots(a: str | os.PathLike | LinkedFrames, b: str | os.PathLike | LinkedFrames) -> dict[str, Any]:
-    """What changed from snapshot ``a`` to snapshot ``b``, per model table.
-
-    Returns a dict ``{model: {"added": [ids], "removed": [ids], "changed": {id: [columns]}}}``
-    holding only models with a difference. A column present on one side only
-    counts as changed for every record where the other side has a value. To-many
-    relations compare through their link tables (a reordered list is a change).
-
-    Examples
-    --------
-    >>> diff = diff_snapshots("snapshots/monday", "snapshots/tuesday")  # doctest: +SKIP
-    >>> diff["session"]["changed"]  # doctest: +SKIP
-    {'6f1c…': ['description']}
-    """
-    old, new = _frames(a), _frames(b)
-    out: dict[str, Any] = {}
-    for model in list(old.tables) + [m for m in new.tables if m not in old.tables]:
-        before = _with_links(old, model)
-        after = _with_links(new, model)
-        added = sorted(map(str, after.index.difference(before.index)))
-        removed = sorted(map(str, before.index.difference(after.index)))
-        common = before.index.intersection(after.index)
-        changed: dict[str, list[str]] = {}
-        columns = list(before.columns) + [c for c in after.columns if c not in before.columns]
-        for column in columns:
-            left = before[column].reindex(common) if column in before else pd.Series(None, index=common, dtype=object)
-            right = after[column].reindex(common) if column in after else pd.Series(None, index=common, dtype=object)
-            if str(left.dtype) != str(right.dtype):
-                left, right = left.astype(object), right.astype(object)
-            for rid in common[~_same(left, right).to_numpy()]:
-                changed.setdefault(str(rid), []).append(column)
-        if added or removed or changed:
-            out[model] = {"added": added, "removed": removed, "changed": dict(sorted(changed.items()))}
-    return out
-
-
-def _with_links(frames: LinkedFrames, model: str) -> pd.DataFrame:
-    """A model table with each to-many relation as a column of id lists (from the link tables)."""
-    table = frames.tables.get(model)
-    if table is None:
-        return pd.DataFrame(index=pd.Index([], dtype=object, name="id"))
-    out = table.copy()
-    for rel in frames.relations.values():
-        if rel.kind != "many" or rel.model != model or rel.table not in frames.links:
-            continue
-        link = frames.links[rel.table].sort_values([rel.parent_col, "position"], kind="stable")
-        lists = link.groupby(rel.parent_col, sort=False)[rel.child_col].agg(list)
-        out[rel.field] = [lists.get(i, []) for i in out.index]
-    return out

@@ -1,0 +1,137 @@
+"""What changed between two snapshots (or two :class:`~brainstem_pandas.frames.LinkedFrames`), record by record.
+
+:func:`diff_snapshots` compares model tables by ``id``: records only in the
+second are added, records only in the first removed, and a record in both is
+changed in the columns whose values differ. To-many relations are compared
+through their link tables, in the order the server listed them.
+
+Examples
+--------
+>>> monday = client.snapshot(tmp / "monday", models=["project"])
+>>> diff_snapshots(tmp / "monday", tmp / "monday")
+{}
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+from brainstem_pandas.frames import LinkedFrames
+from brainstem_pandas.frames.layout import INDEX, POSITION
+from brainstem_pandas.snapshot import read_snapshot
+
+__all__ = ["diff_snapshots"]
+
+Changes = dict[str, Any]
+"""One model's changes: ``{"added": [ids], "removed": [ids], "changed": {id: [columns]}}``."""
+
+
+def _frames(source: str | os.PathLike | LinkedFrames) -> LinkedFrames:
+    return source if isinstance(source, LinkedFrames) else read_snapshot(source)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value)))
+
+
+def _same(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Element-wise equality where two missing values are equal (lists compared as lists).
+
+    Examples
+    --------
+    >>> _same(pd.Series([1.0, None, 3.0]), pd.Series([1.0, None, 4.0])).tolist()
+    [True, True, False]
+    >>> _same(pd.Series([["a"], None]), pd.Series([["a"], []])).tolist()
+    [True, False]
+    """
+    if a.dtype == object or b.dtype == object or isinstance(a.dtype, pd.ArrowDtype):
+        return pd.Series(
+            [x == y if not (_missing(x) and _missing(y)) else True for x, y in zip(a, b)], index=a.index, dtype=bool
+        )
+    both_missing = a.isna() & b.isna()
+    equal = (a == b).fillna(False).astype(bool)
+    return equal | both_missing
+
+
+def _with_links(frames: LinkedFrames, model: str) -> pd.DataFrame:
+    """A model table with each to-many relation as a column of id lists (from the link tables)."""
+    table = frames.tables.get(model)
+    if table is None:
+        return pd.DataFrame(index=pd.Index([], dtype=object, name=INDEX))
+    out = table.copy()
+    for rel in frames.relations.values():
+        if rel.kind != "many" or rel.model != model or rel.table not in frames.links:
+            continue
+        name, parent, child = rel.link
+        link = frames.links[name].sort_values([parent, POSITION], kind="stable")
+        lists = link.groupby(parent, sort=False)[child].agg(list)
+        out[rel.field] = [lists.get(i, []) for i in out.index]
+    return out
+
+
+def _column(table: pd.DataFrame, column: str, ids: pd.Index) -> pd.Series:
+    """``table[column]`` at ``ids``; all missing where the table has no such column."""
+    if column in table:
+        return table[column].reindex(ids)
+    return pd.Series(None, index=ids, dtype=object)
+
+
+def _changed(before: pd.DataFrame, after: pd.DataFrame, common: pd.Index) -> dict[str, list[str]]:
+    """For every record in ``common`` whose values differ: the columns that differ, in table order."""
+    changed: dict[str, list[str]] = {}
+    columns = list(before.columns) + [c for c in after.columns if c not in before.columns]
+    for column in columns:
+        left, right = _column(before, column, common), _column(after, column, common)
+        if str(left.dtype) != str(right.dtype):
+            left, right = left.astype(object), right.astype(object)
+        for rid in common[~_same(left, right).to_numpy()]:
+            changed.setdefault(str(rid), []).append(column)
+    return dict(sorted(changed.items()))
+
+
+def _model_diff(old: LinkedFrames, new: LinkedFrames, model: str) -> Changes | None:
+    """What changed in ``model``'s table, or None if nothing did."""
+    before, after = _with_links(old, model), _with_links(new, model)
+    added = sorted(map(str, after.index.difference(before.index)))
+    removed = sorted(map(str, before.index.difference(after.index)))
+    changed = _changed(before, after, before.index.intersection(after.index))
+    if added or removed or changed:
+        return {"added": added, "removed": removed, "changed": changed}
+    return None
+
+
+def diff_snapshots(a: str | os.PathLike | LinkedFrames, b: str | os.PathLike | LinkedFrames) -> dict[str, Changes]:
+    """What changed from snapshot ``a`` to snapshot ``b``, per model table.
+
+    Parameters
+    ----------
+    a, b : str, Path or LinkedFrames
+        Snapshot folders, or frames already read (e.g. a snapshot and a fresh read).
+
+    Returns
+    -------
+    dict
+        ``{model: {"added": [ids], "removed": [ids], "changed": {id: [columns]}}}``
+        holding only models with a difference. A column present on one side only
+        counts as changed for every record where the other side has a value.
+        To-many relations compare through their link tables (a reordered list is a change).
+
+    Examples
+    --------
+    >>> before = client.read_linked("project")
+    >>> project = before["project"].index[0]
+    >>> after = client.read_linked("project")
+    >>> after.tables["project"].loc[project, "description"] = "Edited"
+    >>> diff_snapshots(before, after)["project"]["changed"] == {project: ["description"]}
+    True
+    """
+    old, new = _frames(a), _frames(b)
+    out: dict[str, Changes] = {}
+    for model in list(old.tables) + [m for m in new.tables if m not in old.tables]:
+        changes = _model_diff(old, new, model)
+        if changes is not None:
+            out[model] = changes
+    return out
