@@ -42,7 +42,7 @@ from brainstem_pandas.frames.arrow import (
     quiet_gc,
     records_to_arrays,
 )
-from brainstem_pandas.frames.dtypes import known_id_type, linked_types, wire_types
+from brainstem_pandas.frames.dtypes import is_json, known_id_type, linked_types, wire_types
 from brainstem_pandas.frames.linked import LinkedFrames, Relation
 from brainstem_pandas.frames.store import Chunks, Layout, with_inferred
 
@@ -190,7 +190,7 @@ class _Table:
             f = self.fields.get(name)
             if f is not None and f.is_relation:
                 self._relation(chunk, f, ids, array)
-            elif f is not None and f.type != "json":
+            elif f is not None and not is_json(f):
                 self.data.put(chunk, name, array)
             else:
                 self._json(chunk, name, ids, array, declared=f is not None)

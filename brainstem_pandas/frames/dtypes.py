@@ -147,6 +147,17 @@ def field_type(f: catalog.Field) -> pa.DataType | None:
     return TYPES[f.type].final if f.type in TYPES else None
 
 
+def is_json(f: catalog.Field) -> bool:
+    """True for a field of JSON kept as sent (no Arrow type): expanded or a child table in ``read_linked``.
+
+    Examples
+    --------
+    >>> is_json(catalog.model("session").field("extra_fields")), is_json(catalog.model("session").field("tags"))
+    (True, False)
+    """
+    return field_type(f) is None
+
+
 def wire_type(f: catalog.Field) -> pa.DataType | None:
     """The Arrow type a field's values are first read in (None: infer).
 
@@ -183,7 +194,7 @@ def field_dtype(f: catalog.Field) -> Any:
 
 def _linked_field(f: catalog.Field) -> bool:
     # To-many relations become link tables, JSON fields expanded columns or child tables.
-    return f.name != INDEX and not (f.is_relation and f.many) and f.type != "json"
+    return f.name != INDEX and not (f.is_relation and f.many) and not is_json(f)
 
 
 def flat_types(model: str | catalog.Model) -> dict[str, pa.DataType | None]:

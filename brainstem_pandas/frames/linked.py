@@ -43,7 +43,7 @@ class Relation:
     def link(self) -> tuple[str, str, str]:
         """``(table, parent column, child column)`` of a to-many relation's link table."""
         if self.table is None or self.parent_col is None or self.child_col is None:
-            raise KeyError(f"{self.model}.{self.field} is a to-one relation: it has no link table")
+            raise KeyError(f"{table_name(self.model, self.field)} is a to-one relation: it has no link table")
         return self.table, self.parent_col, self.child_col
 
 
