@@ -24,17 +24,18 @@ import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
-import requests
-
-from brainstem_pandas.errors import AuthenticationError, ResponseError
-from brainstem_pandas.transport import check_secure
+from brainstem_pandas.errors import APIError, AuthenticationError, NotFoundError, ResponseError, TransportError
+from brainstem_pandas.transport import RetryPolicy, Transport, check_secure
 
 ENV_TOKENS = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 # Renew access tokens this long before they expire.
 REFRESH_MARGIN = 60.0
 AUTH_TIMEOUT = (10.0, 30.0)
+# Sign-in and refresh requests are retried like reads (5xx, 429, resets), but give up sooner:
+# a person may be waiting (about 4 s of backoff in all).
+SIGN_IN_RETRY = RetryPolicy(attempts=5, max_wait=30.0)
 
 
 def token_file() -> Path:
@@ -61,8 +62,8 @@ def save_token(token: str, path: Path | None = None) -> Path:
 
     Examples
     --------
-    >>> save_token("abc", Path(tempfile.mkdtemp()) / "token").stat().st_mode & 0o777  # doctest: +SKIP
-    384
+    >>> oct(save_token("abc", tmp / "token").stat().st_mode & 0o777)
+    '0o600'
     """
     path = path or token_file()
     folder = path.parent
@@ -162,6 +163,7 @@ class TokenPair:
     expires_at: float
     refresh_url: str
     lifetime: float = 0.0
+    transport: Transport | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:
@@ -182,13 +184,14 @@ class TokenPair:
             if stale_access != self.access:
                 return True  # another thread already renewed
             try:
-                data = _post_json(self.refresh_url, {"refresh": self.refresh})
+                data = _post_json(self.refresh_url, {"refresh": self.refresh}, self.transport)
             except AuthenticationError as exc:
-                if isinstance(exc.__cause__, requests.RequestException):
-                    raise  # the server was not reached: signing in again would not help
+                if exc.status is None or exc.status == 429 or exc.status >= 500:
+                    raise  # the server was not reached or kept failing: signing in again would not help
                 # The server refused the refresh token: only a new sign-in helps, so say so.
                 raise AuthenticationError(
-                    f"{exc} The sign-in has ended (the refresh token expired or was used elsewhere): sign in again."
+                    f"{exc} The sign-in has ended (the refresh token expired or was used elsewhere): sign in again.",
+                    status=exc.status,
                 ) from exc
             if "access" not in data or "refresh" not in data:
                 raise AuthenticationError("The refresh token was rejected (expired or already used). Sign in again.")
@@ -198,54 +201,72 @@ class TokenPair:
             return True
 
 
-def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        # Never follow a redirect: a 307/308 would post the password, refresh token or device code on to
-        # wherever the Location points.
-        response = requests.post(url, json=payload, timeout=AUTH_TIMEOUT, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise AuthenticationError(f"POST {url} failed: {exc}. Is the server URL right?") from exc
-    if response.is_redirect:
-        target = urljoin(url, response.headers["Location"])
-        raise AuthenticationError(
-            f"POST {url} was redirected to {target}; sign-in details are sent only to the "
-            "address given. If the server has moved, connect to its new address."
-        )
-    if response.status_code == 404:  # checked first: servers answer unknown URLs with HTML pages
-        raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.")
-    try:
-        data = response.json()
-    except ValueError:
-        raise ResponseError(
-            "POST", url, "the server did not answer JSON; is this a BrainSTEM server?", response.status_code
-        ) from None
-    if response.status_code >= 400:
-        detail = data.get("detail") if isinstance(data, dict) else data
-        refused = AuthenticationError(f"POST {url} answered {response.status_code}: {detail}")
-        refused.status = response.status_code  # lets a caller add advice that fits the refusal
-        raise refused
-    return data if isinstance(data, dict) else {}
+def sign_in_transport(url: str) -> Transport:
+    """A :class:`~brainstem_pandas.transport.Transport` for the sign-in requests of ``url``'s server.
 
-
-def password_login(base_url: str, email: str, password: str, *, allow_insecure_http: bool = False) -> TokenPair:
-    """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
-
-    Plain http to a host that is not loopback is refused before anything is sent,
-    unless ``allow_insecure_http``.
+    It carries no credentials, never follows a redirect (a 307/308 would post the password,
+    refresh token or device code on to wherever the ``Location`` points) and retries with
+    :data:`SIGN_IN_RETRY`.
 
     Examples
     --------
-    >>> pair = password_login("http://127.0.0.1:8000", "demo@brainstem.sandbox", "...")  # doctest: +SKIP
+    >>> sign_in_transport("http://127.0.0.1:8000/api/auth/token/")
+    <Transport http://127.0.0.1:8000/>
+    """
+    parts = urlsplit(url)
+    root = f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else url
+    return Transport(root, None, timeout=AUTH_TIMEOUT, retry=SIGN_IN_RETRY, pool_size=1, follow_redirects=False)
+
+
+def _post_json(url: str, payload: dict[str, Any], transport: Transport | None = None) -> dict[str, Any]:
+    """POST ``payload`` to a sign-in endpoint through ``transport`` (retried; never redirected); the JSON answer."""
+    try:
+        # Sign-in POSTs are safe to send again: a retry at worst opens a second device session.
+        data = (transport or sign_in_transport(url)).request("POST", url, json_body=payload, idempotent=True)
+    except TransportError as exc:
+        raise AuthenticationError(f"{exc} Is the server URL right?") from exc
+    except ResponseError as exc:
+        if exc.location is None:
+            raise ResponseError("POST", url, "the server did not answer JSON; is this a BrainSTEM server?", exc.status)
+        raise AuthenticationError(
+            f"POST {url} was redirected to {exc.location}; sign-in details are sent only to the "
+            "address given. If the server has moved, connect to its new address.",
+            status=exc.status,
+        ) from None
+    except NotFoundError:  # servers answer unknown URLs with HTML pages: say what it means
+        raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.", status=404) from None
+    except APIError as exc:
+        said = exc.detail.rstrip(". ") or "(no detail)"
+        raise AuthenticationError(f"POST {url} answered {exc.status}: {said}.", status=exc.status) from None
+    return data if isinstance(data, dict) else {}
+
+
+def password_login(
+    base_url: str, email: str, password: str, *, allow_insecure_http: bool = False, transport: Transport | None = None
+) -> TokenPair:
+    """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
+
+    Plain http to a host that is not loopback is refused before anything is sent,
+    unless ``allow_insecure_http``. ``transport`` sends the sign-in and, later, the
+    refreshes (default: :func:`sign_in_transport`).
+
+    Examples
+    --------
+    >>> pair = password_login(sandbox.url, sandbox.email, sandbox.password)
+    >>> pair
+    TokenPair(access=***, refresh=***, expires_in=...s)
     """
     root = base_url.rstrip("/")
     check_secure(root, allow_insecure_http, "a password")
+    transport = transport or sign_in_transport(root)
     try:
-        data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password})
+        data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password}, transport)
     except AuthenticationError as exc:
-        if getattr(exc, "status", None) not in (400, 401):
+        if exc.status not in (400, 401):
             raise
         raise AuthenticationError(
-            f"{exc} Check the email and password, or connect with a personal access token (bsp.connect(token=...))."
+            f"{exc} Check the email and password, or connect with a personal access token (bsp.connect(token=...)).",
+            status=exc.status,
         ) from exc
     if "access" not in data or "refresh" not in data:
         raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
@@ -255,6 +276,7 @@ def password_login(base_url: str, email: str, password: str, *, allow_insecure_h
         expires_at=time.time() + float(data.get("expires_in") or 3600),
         refresh_url=f"{root}/api/auth/token/refresh/",
         lifetime=float(data.get("expires_in") or 3600),
+        transport=transport,
     )
 
 
@@ -269,13 +291,14 @@ class DeviceLogin:
     verification_uri_complete: str
     interval: float
     expires_in: float
+    transport: Transport | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"DeviceLogin(user_code={self.user_code!r}, url={self.verification_uri_complete!r})"
 
     def poll_once(self) -> str | None:
         """Ask once: the token when approved, None while pending; raises on refusal."""
-        data = _post_json(f"{self.base_url}/api/auth/device/token/", {"device_code": self.device_code})
+        data = _post_json(f"{self.base_url}/api/auth/device/token/", {"device_code": self.device_code}, self.transport)
         if data.get("status") == "success" and data.get("token"):
             return str(data["token"])
         if data.get("status") == "authorization_pending":
@@ -321,12 +344,26 @@ class DeviceLogin:
 
 
 def start_device_login(
-    base_url: str, client_name: str = "brainstem-pandas", *, allow_insecure_http: bool = False
+    base_url: str,
+    client_name: str = "brainstem-pandas",
+    *,
+    allow_insecure_http: bool = False,
+    transport: Transport | None = None,
 ) -> DeviceLogin:
-    """Open a device authorization session (``POST /api/auth/device/``); plain http only to loopback or if allowed."""
+    """Open a device authorization session (``POST /api/auth/device/``); plain http only to loopback or if allowed.
+
+    ``transport`` sends this request and the polls (default: :func:`sign_in_transport`).
+
+    Examples
+    --------
+    >>> login = start_device_login(sandbox.url)
+    >>> login.poll_once() is None  # nobody has approved it in a browser yet
+    True
+    """
     root = base_url.rstrip("/")
     check_secure(root, allow_insecure_http, "a browser sign-in (its device code and token)")
-    data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name})
+    transport = transport or sign_in_transport(root)
+    data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name}, transport)
     try:
         return DeviceLogin(
             base_url=root,
@@ -336,6 +373,7 @@ def start_device_login(
             verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
             interval=float(data.get("interval") or 5),
             expires_in=float(data.get("expires_in") or 900),
+            transport=transport,
         )
     except KeyError as missing:
         raise AuthenticationError(

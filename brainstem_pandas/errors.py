@@ -58,10 +58,18 @@ def truncate(text: str, limit: int = DETAIL_LIMIT) -> str:
 
 
 class BrainstemError(Exception):
-    """Root of every error raised by brainstem_pandas."""
+    """Root of every error raised by brainstem_pandas.
 
-    def __init__(self, message: str) -> None:
+    Attributes
+    ----------
+    where : str or None
+        Where it happened, when a caller knew more than the raiser (e.g. which page
+        of a walk); set by :func:`locate`.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
         super().__init__(redact(message))
+        self.where = where
 
 
 def close_names(name: str, choices: Iterable[str]) -> list[str]:
@@ -103,38 +111,61 @@ class UnknownNameError(QueryError, LookupError):
     """A model or field name the catalog does not know; ``suggestions`` holds close names."""
 
     def __init__(self, kind: str, name: str, choices: list[str], where: str = "") -> None:
-        self.kind, self.name = kind, name
-        self.suggestions = close_names(name, choices)
+        suggestions = close_names(name, choices)
         hint = (
-            f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?"
-            if self.suggestions
+            f" Did you mean {', '.join(repr(s) for s in suggestions)}?"
+            if suggestions
             else f" Known {kind}s: {', '.join(sorted(choices))}."
         )
         super().__init__(f"Unknown {kind} {name!r}{where}.{hint}")
+        self.kind, self.name, self.suggestions = kind, name, suggestions
 
 
 class AuthenticationError(BrainstemError):
-    """No usable credentials, or a login flow that failed, was denied or timed out."""
+    """No usable credentials, or a login flow that failed, was denied or timed out.
+
+    Attributes
+    ----------
+    status : int or None
+        The HTTP status of a sign-in request the server refused, if that is what
+        happened (so a caller can add advice that fits the refusal).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status: int | None = status
 
 
 class TransportError(BrainstemError):
     """The server could not be reached or the connection broke, after all retries."""
 
     def __init__(self, method: str, url: str, reason: str, attempts: int = 1) -> None:
-        self.method, self.url, self.attempts = method, url, attempts
         super().__init__(
             f"{method} {url} failed after {attempts} attempt(s): {truncate(reason)}. "
             "Check the server URL and your network, then try again."
         )
+        self.method, self.url, self.attempts = method, url, attempts
 
 
 class ResponseError(BrainstemError):
-    """The server answered something that is not the expected JSON."""
+    """The server answered something that is not the expected JSON.
 
-    def __init__(self, method: str, url: str, problem: str, status: int | None = None) -> None:
-        self.method, self.url, self.status = method, url, status
+    Attributes
+    ----------
+    method, url : str
+        The request.
+    status : int or None
+        The status of the answer, when there was one.
+    location : str or None
+        Where a redirect that was not followed pointed.
+    """
+
+    def __init__(
+        self, method: str, url: str, problem: str, status: int | None = None, *, location: str | None = None
+    ) -> None:
         code = f" ({status})" if status else ""
         super().__init__(f"{method} {url}{code}: {problem}")
+        self.method, self.url, self.status, self.location = method, url, status, location
 
 
 class PaginationError(BrainstemError):
@@ -146,11 +177,17 @@ class PaginationError(BrainstemError):
         The total the server announced.
     received : int
         Unique records received.
+    walks : int
+        Walks made before giving up.
     """
 
     def __init__(self, message: str, *, expected: int | None, received: int, walks: int = 1) -> None:
-        self.expected, self.received, self.walks = expected, received, walks
         super().__init__(message)
+        self.expected, self.received, self.walks = expected, received, walks
+
+
+class Cancelled(BrainstemError):
+    """A read stopped by its ``cancel`` event (or callable) before it finished; nothing was returned."""
 
 
 class SnapshotError(BrainstemError):
@@ -172,17 +209,24 @@ class APIError(BrainstemError):
         The server's explanation (truncated).
     method, url : str
         The request that failed.
+    body : object
+        The decoded answer, if it was JSON.
+    attempts : int
+        Tries made, the first included.
     """
 
     hint = "Check the request and try again."
 
-    def __init__(self, method: str, url: str, status: int, detail: str, *, body: Any = None) -> None:
-        self.method, self.url, self.status = method, url, status
-        self.detail, self.body = truncate(detail), body
-        said = self.detail.rstrip(". ") or "(no detail)"
+    def __init__(self, method: str, url: str, status: int, detail: str, *, body: Any = None, attempts: int = 1) -> None:
+        shown = truncate(detail)
+        said = shown.rstrip(". ") or "(no detail)"
         # Status 0: the client's own checks stopped the request before it was sent.
         what = f"answered {status}" if status else "was not sent"
         super().__init__(f"{method} {url} {what}: {said}. {self.hint}")
+        # Set after the bases' constructors (UnauthorizedError is also an AuthenticationError, whose status is None).
+        self.method, self.url = method, url
+        self.status: int | None = status  # never None here; typed as its base AuthenticationError's
+        self.detail, self.body, self.attempts = shown, body, attempts
 
 
 class BadRequestError(APIError):
@@ -211,11 +255,13 @@ class ValidationError(BadRequestError):
         *,
         errors: dict[str, list[str]] | None = None,
         body: Any = None,
+        attempts: int = 1,
     ) -> None:
-        self.errors = errors or {}
-        if self.errors and not detail:
-            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in self.errors.items())
-        super().__init__(method, url, status, detail, body=body)
+        errors = errors or {}
+        if errors and not detail:
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items())
+        super().__init__(method, url, status, detail, body=body, attempts=attempts)
+        self.errors = errors
 
 
 class UnauthorizedError(APIError, AuthenticationError):
@@ -242,12 +288,20 @@ class RateLimitError(APIError):
     hint = "Wait and try again, or lower the number of workers."
 
     def __init__(
-        self, method: str, url: str, status: int, detail: str, *, retry_after: float | None = None, body: Any = None
+        self,
+        method: str,
+        url: str,
+        status: int,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        body: Any = None,
+        attempts: int = 1,
     ) -> None:
-        self.retry_after = retry_after
         if retry_after is not None:
             detail = f"{detail} (retry after {retry_after:g} s)"
-        super().__init__(method, url, status, detail, body=body)
+        super().__init__(method, url, status, detail, body=body, attempts=attempts)
+        self.retry_after = retry_after
 
 
 class ServerError(APIError):

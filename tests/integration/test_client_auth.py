@@ -204,8 +204,8 @@ class AuthPosts:
         self.calls: list[tuple[str, dict, dict]] = []
         real = auth._post_json
 
-        def recording(url: str, payload: dict) -> dict:
-            answer = real(url, payload)
+        def recording(url: str, payload: dict, *args: Any, **kwargs: Any) -> dict:
+            answer = real(url, payload, *args, **kwargs)
             self.calls.append((url, dict(payload), answer))
             return answer
 

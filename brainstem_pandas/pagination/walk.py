@@ -1,0 +1,346 @@
+"""Walk every page of a list: the page plan, the concurrent window, and the check at the end.
+
+A :class:`Walk` fetches page one, asks its paginator for the plan of the rest,
+and then fetches the planned pages concurrently (a bounded window, yielded in
+page order) or, without a total, one after another. Each page's record ids go
+to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
+duplicates and seam records and says at the end whether the pages add up.
+:func:`fetch_into` re-walks a bounded number of times when they do not, then
+raises :class:`~brainstem_pandas.errors.PaginationError` (or warns, if asked to).
+
+A consumer that stops (closes the iterator, or raises while handling a page)
+stops the walk: no further page request is started and the ones in flight are
+abandoned without retries.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
+
+from brainstem_pandas import catalog
+from brainstem_pandas.errors import BrainstemError, ConfigurationError, PaginationError, ResponseError, locate
+from brainstem_pandas.pagination.page import Page, split_answer
+from brainstem_pandas.pagination.paginators import PageRequest, Paginator
+from brainstem_pandas.pagination.seams import SeamLedger, Tally
+from brainstem_pandas.transport import Transport, origin
+
+T = TypeVar("T")
+
+
+def check_workers(workers: Any) -> None:
+    """Refuse a ``workers`` that is not a whole number of at least 1.
+
+    Examples
+    --------
+    >>> check_workers(8)
+    >>> check_workers(0)
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ConfigurationError: workers must be a whole number of at least 1, not 0; ...
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(
+            f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
+            "to read page by page, or more for concurrent pages."
+        )
+
+
+def check_on_inconsistency(value: Any) -> None:
+    """Refuse an ``on_inconsistency`` other than "raise" or "warn"."""
+    if value not in ("raise", "warn"):
+        raise ConfigurationError(
+            f"on_inconsistency must be 'raise' or 'warn', not {value!r}; pass on_inconsistency='raise' or 'warn'."
+        )
+
+
+class Window:
+    """Planned pages fetched by a pool, at most ``size`` ahead of the consumer, yielded in plan order.
+
+    A thread per page in the window, but only as many requests on the wire as the
+    walk's ``slots`` allow, so a page waiting to retry does not hold up the others.
+    Leaving the iteration early (an error, a closed generator, Ctrl-C) sets ``stop``,
+    drops the queued pages and abandons the running ones.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int, PageRequest], Page],
+        plan: list[PageRequest],
+        size: int,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.fetch, self.size = fetch, max(size, 1)
+        self.todo = iter(enumerate(plan, start=1))
+        self.stop = stop or threading.Event()
+
+    def __iter__(self) -> Iterator[Page]:
+        pending: deque[Future[Page]] = deque()
+        pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="bsp-page")
+        try:
+            self._refill(pool, pending)
+            while pending:
+                page = pending.popleft().result()
+                self._refill(pool, pending)
+                yield page
+        except BaseException:
+            self.stop.set()
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _refill(self, pool: ThreadPoolExecutor, pending: deque[Future[Page]]) -> None:
+        while len(pending) < self.size:
+            following = next(self.todo, None)
+            if following is None:
+                return
+            pending.append(pool.submit(self.fetch, *following))
+
+
+class Walk:
+    """One pass over the pages of a list, with its own consistency check.
+
+    Parameters
+    ----------
+    transport : Transport
+        Sends the requests.
+    url : str
+        The list endpoint.
+    params : list of (str, str)
+        Query parameters shared by every page (filters, sort, include).
+    paginator : Paginator
+        The pagination style.
+    records_key : str
+        Response key of the primary records.
+    model : catalog.Model, optional
+        The catalogued model read (kept for callers; the walk does not look inside records).
+    workers : int
+        Concurrent requests once the total is known; 1 walks sequentially.
+    progress : bool
+        Show a ``tqdm.auto`` bar counting records.
+    description : str
+        The bar's label.
+
+    Examples
+    --------
+    >>> from brainstem_pandas.pagination import OffsetPaginator
+    >>> from brainstem_pandas.testing import MockTransport, serve_offset
+    >>> mock = MockTransport(serve_offset([{"id": i} for i in range(250)], "sessions"))
+    >>> transport = Transport("https://brainstem.test", adapter=mock)
+    >>> walk = Walk(transport, transport.url("api/s/"), [], OffsetPaginator(100), "sessions", progress=False)
+    >>> [len(page.records) for page in walk], walk.received, walk.problem(), len(mock.requests)
+    ([100, 99, 51], 250, None, 3)
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        url: str,
+        params: Iterable[tuple[str, Any]],
+        paginator: Paginator,
+        records_key: str,
+        *,
+        model: catalog.Model | None = None,
+        workers: int = 8,
+        progress: bool = True,
+        description: str = "",
+    ) -> None:
+        check_workers(workers)
+        self.transport, self.url, self.params = transport, url, list(params)
+        self.paginator, self.records_key, self.model = paginator, records_key, model
+        self.workers, self.progress, self.description = workers, progress, description
+        self.slots = threading.BoundedSemaphore(workers)
+        # Set when the consumer stops: requests not yet sent are not sent, retries are not made.
+        self.stopped = threading.Event()
+        self.tally = Tally(SeamLedger(paginator.overlap))
+
+    # -- figures (see Tally) ------------------------------------------------------
+    @property
+    def expected(self) -> int | None:
+        """The total announced on page one (None for bare envelopes)."""
+        return self.tally.expected
+
+    @property
+    def received(self) -> int:
+        """Unique records received so far."""
+        return self.tally.received
+
+    @property
+    def pages(self) -> int:
+        """Pages received so far."""
+        return self.tally.pages
+
+    @property
+    def duplicates(self) -> int:
+        """Records that arrived a second time (dropped)."""
+        return self.tally.seams.duplicates
+
+    def problem(self) -> str | None:
+        """Why this walk cannot be trusted, or None when it is complete."""
+        return self.tally.problem()
+
+    # -- fetching -----------------------------------------------------------------
+    def _fetch(self, number: int, request: PageRequest) -> Page:
+        try:
+            if request.url is not None:  # a next link holds every parameter itself
+                body = self.transport.get(self._own(request.url), slots=self.slots, cancel=self.stopped)
+            else:
+                params = self.params + list(request.params.items())
+                body = self.transport.get(self.url, params=params, slots=self.slots, cancel=self.stopped)
+            records, related, total, next_url = split_answer(body, self.records_key, self.url)
+        except BrainstemError as exc:
+            locate(exc, f"Page {number + 1} ({request.describe()})")
+            raise
+        return Page(number, records, related, total, next_url, len(records))
+
+    def _own(self, link: str) -> str:
+        """``link`` if it is on this walk's server; a next link elsewhere is refused."""
+        # The token is never sent there (the transport sees to that), but records from
+        # another server must not be mixed into this one's answer either.
+        if not self.transport.same_origin(link):
+            scheme, host, port = origin(link)
+            raise ResponseError(
+                "GET",
+                self.url,
+                f"the next link points to another server ({scheme}://{host}:{port}),"
+                " so the walk stops rather than mix in its records. Check the server address you "
+                "connected to (a proxy may be rewriting links), or read that server separately",
+            )
+        return link
+
+    def _sequential(self, page: Page, request: PageRequest) -> Iterator[Page]:
+        while (following := self.paginator.next_request(page, request)) is not None:
+            request, page = following, self._fetch(page.number + 1, following)
+            yield page
+            if page.raw_count == 0:
+                return
+
+    def _pages(self) -> Iterator[Page]:
+        """Page one, then the rest: planned and concurrent, planned one by one, or link by link."""
+        first_request = self.paginator.first_request()
+        first = self._fetch(0, first_request)
+        yield first
+        plan = self.paginator.plan(first)
+        if plan is None:
+            yield from self._sequential(first, first_request)
+        elif self.workers == 1:
+            yield from (self._fetch(n, r) for n, r in enumerate(plan, start=1))
+        else:
+            yield from Window(self._fetch, plan, self.workers * 2, self.stopped)
+
+    def _account(self, page: Page) -> None:
+        records = page.records
+        ids = [r.get("id") if isinstance(r, dict) else None for r in records]
+        kept = self.tally.note(page.number, ids, page.total)
+        if len(kept) != len(records):
+            page.records = [records[i] for i in kept]
+
+    def __iter__(self) -> Iterator[Page]:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=None,
+            unit=" records",
+            desc=self.description or None,
+            disable=not self.progress,
+            leave=True,
+            dynamic_ncols=True,
+        )
+        try:
+            for page in self._pages():
+                self._account(page)
+                if page.number == 0:
+                    bar.total = page.total
+                    bar.refresh()
+                bar.update(len(page.records))
+                yield page
+        finally:
+            self.stopped.set()  # after the last page too: nothing is left to send
+            bar.close()
+
+
+class Walked(Protocol):
+    """What :func:`check_walk` and :func:`fetch_into` need of a walk (a :class:`Walk`, or pages from a snapshot)."""
+
+    url: str
+
+    @property
+    def expected(self) -> int | None: ...
+
+    @property
+    def received(self) -> int: ...
+
+    def problem(self) -> str | None: ...
+
+    def __iter__(self) -> Iterator[Page]: ...
+
+
+def check_walk(walk: Walked, on_inconsistency: str, walks: int = 1) -> None:
+    """Raise (or warn about) a walk that failed its check."""
+    problem = walk.problem()
+    if problem is None:
+        return
+    announced = "no total announced" if walk.expected is None else f"{walk.expected} announced"
+    pages = getattr(walk, "pages", None)
+    message = (
+        f"Incomplete read of {walk.url}: {problem} (after {walks} walk(s); last walk: "
+        f"{walk.received} unique records received, {announced}"
+        f"{'' if pages is None else f', {pages} pages'}). "
+        "Read again when the data is not being changed, or pass on_inconsistency='warn' to accept it."
+    )
+    if on_inconsistency == "warn":
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return
+    raise PaginationError(message, expected=walk.expected, received=walk.received, walks=walks)
+
+
+def fetch_into(
+    make_walk: Callable[[], Walked],
+    make_sink: Callable[[], T],
+    add: Callable[[T, Page], None],
+    *,
+    on_inconsistency: str = "raise",
+    rewalks: int = 2,
+) -> T:
+    """Stream every page into a fresh sink per walk; re-walk up to ``rewalks`` times until they add up.
+
+    Parameters
+    ----------
+    make_walk : callable
+        Returns a fresh :class:`Walk` for each attempt.
+    make_sink, add : callable
+        A new consumer per attempt, and how a page is added to it; pages are
+        handed over as they arrive and not kept here.
+    on_inconsistency : {"raise", "warn"}
+        What to do when the last walk still does not add up.
+    rewalks : int
+        Walks made again, at most, after the first.
+
+    Examples
+    --------
+    >>> from brainstem_pandas.pagination import OffsetPaginator
+    >>> from brainstem_pandas.testing import MockTransport, serve_offset
+    >>> transport = Transport("https://brainstem.test", adapter=MockTransport(serve_offset([{"id": 1}], "things")))
+    >>> walk = lambda: Walk(transport, transport.url("api/t/"), [], OffsetPaginator(), "things", progress=False)
+    >>> fetch_into(walk, list, lambda sink, page: sink.extend(page.records))
+    [{'id': 1}]
+    """
+    check_on_inconsistency(on_inconsistency)
+    for attempt in range(1, rewalks + 2):
+        walk, sink = make_walk(), make_sink()
+        for page in walk:
+            add(sink, page)
+        if walk.problem() is None or attempt == rewalks + 1:
+            check_walk(walk, on_inconsistency, attempt)
+            return sink
+    raise AssertionError("unreachable")
+
+
+def fetch_all(make_walk: Callable[[], Walked], *, on_inconsistency: str = "raise", rewalks: int = 2) -> list[Page]:
+    """All pages of a list, re-walked until they add up (see :func:`fetch_into`)."""
+    return fetch_into(make_walk, list, list.append, on_inconsistency=on_inconsistency, rewalks=rewalks)
