@@ -1,5 +1,6 @@
-"""Answering from a snapshot, offline: ``engine`` (filter and sort semantics as pure
-functions) and ``source`` (server-shaped pages and records from a snapshot's tables).
+"""Answering from a snapshot, offline: ``engine`` (the server's filter and sort semantics
+as pure functions), ``records`` (API-shaped records rebuilt from a snapshot's tables) and
+``source`` (server-shaped pages and records, with includes, from a snapshot's tables).
 """
 
 from brainstem_pandas.offline.source import OfflineSource
