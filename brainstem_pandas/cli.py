@@ -267,9 +267,15 @@ def _cannot_write(path: Path, exc: OSError) -> ConfigurationError:
 
 def _parquet_ready(frame: Any) -> Any:
     """``frame`` with object columns Parquet cannot type (mixed JSON objects) as JSON text."""
+    import pandas as pd
     import pyarrow as pa
 
     out = frame.copy()
+    for name in out.columns:
+        kind = out[name].dtype
+        if isinstance(kind, pd.ArrowDtype) and pa.types.is_nested(kind.pyarrow_dtype):
+            # Stored as plain lists: pandas cannot read a list<...>[pyarrow] dtype back from the file's metadata.
+            out[name] = pd.Series(out[name].tolist(), index=out.index, dtype=object)
     for name in [c for c in out.columns if out[c].dtype == "object"]:
         try:
             pa.array(out[name].tolist())
