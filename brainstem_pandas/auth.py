@@ -12,6 +12,11 @@ Without any, :func:`device_login` runs the browser device-authorization flow
 with a clear message), or :func:`password_login` trades an email and password for
 an access + refresh pair where the server offers it. Tokens are written to the
 cache file only on request, with mode 0600 in a folder only the owner can read.
+
+Every sign-in request (password, device start and polls, refreshes) goes through a
+:class:`~brainstem_pandas.transport.Transport` made by :func:`sign_in_transport`:
+retried through 5xx answers, 429s and broken connections like any read, never
+redirected, and refused over plain http to a host that is not loopback.
 """
 
 from __future__ import annotations

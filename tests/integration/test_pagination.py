@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 import requests
 
 import brainstem_pandas as bsp
-from brainstem_pandas.pagination import NextLinkPaginator, OffsetPaginator, PageNumberPaginator, Walk
+from brainstem_pandas.pagination import NextLinkPaginator, PageNumberPaginator, Walk
 from brainstem_pandas.sandbox import Sandbox
 
 
@@ -133,79 +130,5 @@ def test_filters_reach_the_server(sandbox):
     assert set(some.index) == set(expected.index) and len(some) > 0
 
 
-def test_stopping_early_cancels_outstanding_pages(make_sandbox):
-    sb = make_sandbox(latency_ms=100)
-    client = _client(sb, workers=2)
-    pages = client.iter_pages("session")
-    next(pages)
-    pages.close()
-    sent = client.transport.requests_sent
-    time.sleep(0.5)
-    assert client.transport.requests_sent == sent  # nothing new after the consumer stopped
-    assert sent < 7  # 210 sessions are 3 pages of 100... far fewer than a full queue of work
-
-
-def test_an_error_cancels_the_rest_of_the_walk(make_sandbox):
-    sb = make_sandbox(sessions=2000, faults={"503": 0.5}, seed=3)
-    client = bsp.Client(
-        sb.url, bsp.auth.StaticToken(sb.token), progress=False, workers=4, retry=bsp.RetryPolicy(attempts=1)
-    )
-    with pytest.raises(bsp.ServerError):
-        client.read("session")
-    assert client.transport.requests_sent < 14  # 14 pages would be a full walk
-
-
-class Writer:
-    """Creates sessions in a sandbox from a background thread until stopped."""
-
-    def __init__(self, sb: Sandbox, client: bsp.Client, prefix: str) -> None:
-        self.sb, self.prefix, self.stop = sb, prefix, threading.Event()
-        self.project = next(
-            pid for pid, users in client.read("project")["users"].items() if users.get(sb.email, {}).get("can_change")
-        )
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with requests.Session() as http:
-            http.headers["Authorization"] = f"Bearer {self.sb.token}"
-            n = 0
-            while not self.stop.is_set():
-                http.post(
-                    self.sb.url + "/api/private/stem/session/",
-                    json={"name": f"{self.prefix}-{n}", "projects": [self.project]},
-                    timeout=30,
-                )
-                n += 1
-
-    def __enter__(self) -> "Writer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=30)
-
-
-def test_records_added_during_the_walk_are_never_a_silent_gap(make_sandbox):
-    sb = make_sandbox(sessions=900, latency_ms=40)
-    client = _client(sb, workers=2)
-    with Writer(sb, client, "drift"), pytest.raises(bsp.PaginationError) as info:
-        client.read("session")
-    assert info.value.expected is not None and info.value.walks == 3
-    assert "changed during the walk" in str(info.value) or "announced" in str(info.value)
-    # Once the writer stops, a read is complete and agrees with a hand walk.
-    assert set(client.read("session").index) == truth(sb)
-
-
-def test_warn_instead_of_raise(make_sandbox, recwarn):
-    sb = make_sandbox(sessions=900, latency_ms=40)
-    client = _client(sb, workers=2)
-    with Writer(sb, client, "drift-warn"):
-        frame = client.read("session", on_inconsistency="warn")
-    assert frame.index.is_unique and len(frame) > 600
-    assert any("Incomplete read" in str(w.message) for w in recwarn)
-
-
-def test_offset_paginator_rejects_a_limit_above_the_maximum():
-    with pytest.raises(bsp.ConfigurationError, match="between 1 and 100"):
-        OffsetPaginator(500)
+# Stopping early, errors that end a walk, records added during a walk and the paginators' own
+# checks are client logic: tests/unit/test_reads_on_mock.py and test_paginators.py drive them on a mock.
