@@ -6,7 +6,7 @@ fresh ``make_sandbox()`` when it needs the seeded invitations untouched. Writing
 tests only change records they created, or seeded records that no other test of
 this module relies on.
 
-Who is who in the seed (see ``sandbox/seed.py``): the demo user owns some
+Who is who in the seed (see ``sandbox/seed/``): the demo user owns some
 projects, contributes to some, only reads some and is absent from the rest; lab
 members log in with ``sandbox-user-password``; the reviewer accepts approvals.
 """
