@@ -132,6 +132,13 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status HTTP does not name (e.g. 599)
+        return ""
+
+
 class _Body:
     """The raw stream of a mock answer, as ``requests`` reads it (``stream`` and ``close``)."""
 
@@ -196,7 +203,7 @@ class MockTransport(BaseAdapter):
         response.raw = _Body(answer.content(), answer.truncated)
         response.url = request.url or ""
         response.request = request
-        response.reason = HTTPStatus(answer.status).phrase if answer.status in HTTPStatus._value2member_map_ else ""
+        response.reason = _reason(answer.status)
         response.encoding = None
         return response
 

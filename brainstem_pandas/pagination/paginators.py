@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from brainstem_pandas.errors import ConfigurationError
@@ -45,6 +46,10 @@ class PageRequest:
 
     params: Mapping[str, Any] = field(default_factory=dict)
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: a planned request cannot be changed by whoever holds it.
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def describe(self) -> str:
         """The page's parameters as ``k=v, ...`` (or ``next link``), for messages."""
