@@ -22,7 +22,7 @@ from brainstem_pandas import catalog
 from brainstem_pandas.errors import ConfigurationError, NotFoundError, PermissionDeniedError, SnapshotError
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
 from brainstem_pandas.pagination import MAX_PAGE_SIZE, Page, Paginator, Walked, check_walk, fetch_all, fetch_into
-from brainstem_pandas.query import PORTALS, Query, check_portal, queries
+from brainstem_pandas.query import PORTALS, Query, as_query, check_portal, queries
 from brainstem_pandas.snapshot import SnapshotWriter
 from brainstem_pandas.sources import (
     DEFAULT_URL,
@@ -139,15 +139,15 @@ class Client:
         """
         return self._server("an endpoint").endpoint(model, portal or self.portal, id)
 
-    def _query(self, model: str, filters: Any, sort: Any, include: Any, portal: str | None) -> Query:
-        return Query(model, filters=filters or {}, sort=sort or (), include=include or (), portal=portal or self.portal)
+    def _query(self, model: str | Query, filters: Any, sort: Any, include: Any, portal: str | None) -> Query:
+        return as_query(model, filters=filters, sort=sort, include=include, portal=portal, default_portal=self.portal)
 
     def _options(self, progress: bool | None, workers: int | None, on_inconsistency: str) -> ReadOptions:
         return self.options.but(progress=progress, workers=workers, on_inconsistency=on_inconsistency)
 
     def iter_pages(
         self,
-        model: str,
+        model: str | Query,
         filters: Mapping[str, Any] | None = None,
         sort: Iterable[str] | None = None,
         include: Iterable[str] | None = None,
@@ -175,7 +175,7 @@ class Client:
 
     def read(
         self,
-        model: str,
+        model: str | Query,
         filters: Mapping[str, Any] | None = None,
         sort: Iterable[str] | None = None,
         include: Iterable[str] | None = None,
@@ -188,8 +188,9 @@ class Client:
 
         Parameters
         ----------
-        model : str
-            Catalog model name (``"session"``, ``"dataacquisition"``, ...).
+        model : str or Query
+            Catalog model name (``"session"``, ``"dataacquisition"``, ...), or a
+            :class:`~brainstem_pandas.query.Query` holding the rest.
         filters : dict, optional
             ``{"field.op": value}``; ops: exact (no suffix), iexact, icontains,
             startswith, istartswith, endswith, iendswith, gt, gte, lt, lte, in, isnull.
@@ -206,6 +207,9 @@ class Client:
         >>> recent = client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])
         >>> recent["date_time"].is_monotonic_decreasing
         True
+        >>> query = Query("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])  # checked once
+        >>> client.read(query).equals(recent)
+        True
         """
         options = self._options(progress, workers, on_inconsistency)
         query = self._query(model, filters, sort, include, portal)
@@ -217,7 +221,7 @@ class Client:
 
     def read_linked(
         self,
-        model: str | Iterable[str],
+        model: str | Iterable[str] | Query,
         include: Any = None,
         filters: Any = None,
         sort: Iterable[str] | None = None,
@@ -257,7 +261,10 @@ class Client:
         True
         """
         options = self._options(progress, workers, on_inconsistency)
-        asked = queries(model, include=include, filters=filters, sort=sort, portal=portal or self.portal)
+        if isinstance(model, Query):
+            asked = [self._query(model, filters, sort, include, portal)]
+        else:
+            asked = queries(model, include=include, filters=filters, sort=sort, portal=portal or self.portal)
         builder = FrameBuilder(asked[0].model)
         for query in asked:
             self._read_into(builder, query, options, on_page, cancel)

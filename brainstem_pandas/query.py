@@ -13,11 +13,10 @@ operator asked twice (the server keeps the first).
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import ConfigurationError, QueryError, UnknownNameError
@@ -282,31 +281,6 @@ def check_portal(portal: Any) -> str:
     return str(portal)
 
 
-_ID_SHAPES = {
-    "uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
-    "integer": re.compile(r"[0-9]+"),
-}
-
-
-def check_id(model: catalog.Model, id: Any) -> None:
-    """Refuse ids that cannot name one record: None, blanks, or text that would change the URL's path.
-
-    Examples
-    --------
-    >>> check_id(catalog.model("user"), "3/../4")
-    Traceback (most recent call last):
-    ...
-    brainstem_pandas.errors.QueryError: '3/../4' is not a user id (a integer); ...
-    """
-    shape = _ID_SHAPES.get(model.id_type)
-    text = "" if id is None or isinstance(id, bool) else str(id)
-    if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
-        raise QueryError(
-            f"{id!r} is not a {model.name} id (a {model.id_type}); pass the id of one {model.name}, "
-            f"e.g. client.read({model.name!r}).index[0]."
-        )
-
-
 def plain_value(value: Any) -> Any:
     """A filter value as JSON for a manifest: lists stay lists, everything else as the API gets it.
 
@@ -349,8 +323,8 @@ class Query:
 
     model: str
     filters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    sort: Sequence[str] = ()
-    include: Sequence[str] = ()
+    sort: Iterable[str] = ()
+    include: Iterable[str] = ()
     portal: str = "private"
     params: tuple[tuple[str, str], ...] = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -408,6 +382,36 @@ class Query:
             "sort": list(self.sort),
             "filters": {k: plain_value(v) for k, v in self.filters.items()},
         }
+
+
+def as_query(
+    model: str | Query,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    sort: Iterable[str] | str | None = None,
+    include: Iterable[str] | str | None = None,
+    portal: str | None = None,
+    default_portal: str = "private",
+) -> Query:
+    """``model`` itself when it is a :class:`Query` (which holds the rest), else the Query of the arguments.
+
+    Examples
+    --------
+    >>> query = Query("session", sort=["-date_time"])
+    >>> as_query(query) is query, as_query("session", sort=["-date_time"]) == query
+    (True, True)
+    >>> as_query(query, portal="public")
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ConfigurationError: A Query holds its filters, sort, include and portal; ...
+    """
+    if not isinstance(model, Query):
+        return Query(
+            model, filters=filters or {}, sort=sort or (), include=include or (), portal=portal or default_portal
+        )
+    if filters or sort or include or portal:
+        raise ConfigurationError("A Query holds its filters, sort, include and portal; pass the Query alone.")
+    return model
 
 
 def queries(
@@ -471,8 +475,8 @@ def _for_model(value: Any, model: str, models: list[str], what: str, kind: type)
 __all__ = [
     "PORTALS",
     "Query",
+    "as_query",
     "build_params",
-    "check_id",
     "check_portal",
     "encode_value",
     "filter_params",

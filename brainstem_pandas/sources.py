@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from brainstem_pandas import catalog, rules
-from brainstem_pandas.errors import Cancelled, ConfigurationError, ResponseError, SnapshotError, ValidationError
+from brainstem_pandas.errors import (
+    Cancelled,
+    ConfigurationError,
+    QueryError,
+    ResponseError,
+    SnapshotError,
+    ValidationError,
+)
 from brainstem_pandas.offline import OfflineSource
 from brainstem_pandas.pagination import (
     MAX_PAGE_SIZE,
@@ -36,7 +44,7 @@ from brainstem_pandas.pagination import (
     check_on_inconsistency,
     check_workers,
 )
-from brainstem_pandas.query import PORTALS, Query, check_id, check_portal, include_params
+from brainstem_pandas.query import PORTALS, Query, check_portal, include_params
 from brainstem_pandas.snapshot import read_snapshot
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
 
@@ -149,6 +157,31 @@ class Source(Protocol):
     def close(self) -> None:
         """Let go of what the source holds open."""
         ...
+
+
+_ID_SHAPES = {
+    "uuid": re.compile(r"[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}"),
+    "integer": re.compile(r"[0-9]+"),
+}
+
+
+def check_id(model: catalog.Model, id: Any) -> None:
+    """Refuse ids that cannot name one record: None, blanks, or text that would change the URL's path.
+
+    Examples
+    --------
+    >>> check_id(catalog.model("user"), "3/../4")
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.QueryError: '3/../4' is not a user id (a integer); ...
+    """
+    shape = _ID_SHAPES.get(model.id_type)
+    text = "" if id is None or isinstance(id, bool) else str(id)
+    if not text or (shape is not None and not shape.fullmatch(text)) or "/" in text:
+        raise QueryError(
+            f"{id!r} is not a {model.name} id (a {model.id_type}); pass the id of one {model.name}, "
+            f"e.g. client.read({model.name!r}).index[0]."
+        )
 
 
 class HttpSource:
@@ -362,6 +395,7 @@ __all__ = [
     "CancelSignal",
     "ReadProgress",
     "cancelled",
+    "check_id",
     "stop_if_cancelled",
     "HttpSource",
     "OfflineWalk",

@@ -168,3 +168,13 @@ def test_any_source_can_back_a_client(snapshot):
     assert len(client.read("session")) == 250 and "SnapshotSource" in repr(client)
     with pytest.raises(bsp.ConfigurationError, match="either a backend or a server"):
         Client("https://example.org", backend=SnapshotSource(snapshot))
+
+
+def test_a_query_made_once_can_be_read_again():
+    client, mock = mocked()
+    query = Query("session", filters={"name.icontains": "session"}, sort=["-name"])
+    frame = client.read(query)
+    assert len(frame) == 250 and mock.requests[0].query[: len(query.params)] == list(query.params)
+    assert len(client.read_linked(query)["session"]) == 250 and len(list(client.iter_pages(query))) == 3
+    with pytest.raises(bsp.ConfigurationError, match="pass the Query alone"):
+        client.read(query, portal="public")
