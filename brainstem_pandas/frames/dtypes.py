@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -188,7 +188,10 @@ def field_dtype(f: catalog.Field) -> Any:
     >>> field_dtype(catalog.model("session").field("name")) == "string"
     True
     """
-    kind = field_type(f)
+    return _dtype(field_type(f))
+
+
+def _dtype(kind: pa.DataType | None) -> Any:
     return OBJECT if kind is None else pandas_dtype(kind)
 
 
@@ -217,7 +220,9 @@ def schema(model: str | catalog.Model) -> dict[str, Any]:
     >>> schema("session")["tags"]
     list<item: string>[pyarrow]
     """
-    return {name: OBJECT if kind is None else pandas_dtype(kind) for name, kind in flat_types(model).items()}
+    types = flat_types(model)
+    types.pop(INDEX)
+    return {name: _dtype(kind) for name, kind in types.items()}
 
 
 def linked_schema(model: str | catalog.Model) -> dict[str, Any]:
@@ -233,7 +238,7 @@ def linked_schema(model: str | catalog.Model) -> dict[str, Any]:
     """
     types = linked_types(model)
     types.pop(INDEX)
-    return {name: pandas_dtype(cast(pa.DataType, kind)) for name, kind in types.items()}
+    return {name: _dtype(kind) for name, kind in types.items()}
 
 
 def castable(kind: pa.DataType, target: pa.DataType) -> bool:
