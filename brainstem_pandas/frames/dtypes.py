@@ -287,9 +287,16 @@ def pandas_dtype(kind: pa.DataType) -> Any:
     return OBJECT
 
 
-def _python_values(array: pa.ChunkedArray) -> np.ndarray:
-    # Filled item by item: np.array would turn equal-length lists into a 2-D array.
-    values = array.to_pylist()
+def object_array(values: list[Any]) -> np.ndarray:
+    """Python values as an ``object`` column, each value kept whole.
+
+    Filled item by item: ``np.array`` would turn lists of equal length into a 2-D array.
+
+    Examples
+    --------
+    >>> object_array([[1, 2], [3, 4]]).shape
+    (2,)
+    """
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
@@ -305,7 +312,7 @@ def to_pandas(array: pa.ChunkedArray) -> Any:
     """
     kind, dtype = array.type, pandas_dtype(array.type)
     if dtype is OBJECT:
-        return _python_values(array)
+        return object_array(array.to_pylist())
     if dtype is STRING_LIST or dtype is DATE:
         if kind != dtype.pyarrow_dtype:  # Parquet names list items "element"; Arrow "item"
             array = array.cast(dtype.pyarrow_dtype)

@@ -19,32 +19,23 @@ from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from brainstem_pandas import catalog
 from brainstem_pandas.frames.arrow import column_array, quiet_gc, record_values, text_array
-from brainstem_pandas.frames.dtypes import OBJECT, flat_types, pandas_dtype, to_pandas, wire_types
+from brainstem_pandas.frames.dtypes import OBJECT, flat_types, object_array, pandas_dtype, to_pandas, wire_types
 from brainstem_pandas.frames.layout import INDEX, column_label
 from brainstem_pandas.frames.plan import CastFailed, plan_column
 
 
-def _python(values: list[Any]) -> np.ndarray:
-    # Filled item by item: np.array would turn equal-length lists into a 2-D array.
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _typed(values: list[Any], label: str, wire: pa.DataType | None, final: pa.DataType | None) -> Any:
-    """One column read as ``wire``, finished as ``final`` (None: as inferred); clashes become text."""
-    array = column_array(values, label, wire)
+def _finished(array: pa.Array, label: str, final: pa.DataType | None) -> Any:
+    """One column finished as ``final`` (None: as inferred), as the builder finishes it; clashes become text."""
     plan = plan_column([array.type], final, label)
     try:
-        out = plan.apply(array, len(values))
+        out = plan.apply(array, len(array))
     except CastFailed:
-        out = plan.fallback().apply(array, len(values))
+        out = plan.fallback().apply(array, len(array))
     return to_pandas(pa.chunked_array([out], type=out.type))
 
 
@@ -58,14 +49,16 @@ def _undeclared(values: list[Any], label: str) -> Any:
         return to_pandas(pa.chunked_array([text_array(values)]))  # JSON text (read_linked expands objects)
     array = column_array(values, label)
     if pa.types.is_nested(array.type) and pandas_dtype(array.type) is OBJECT:
-        return _python(values)  # lists of numbers, lists of lists: Python values as sent
-    return _typed(values, label, None, None)
+        return object_array(values)  # lists of numbers, lists of lists: Python values as sent
+    return _finished(array, label, None)
 
 
 def _column(values: list[Any], label: str, declared: bool, wire: pa.DataType | None, final: pa.DataType | None) -> Any:
     if not declared:
         return _undeclared(values, label)
-    return _python(values) if final is None else _typed(values, label, wire, final)
+    if final is None:
+        return object_array(values)  # JSON, as sent
+    return _finished(column_array(values, label, wire), label, final)
 
 
 def records_frame(model: str | catalog.Model, records: list[dict[str, Any]]) -> pd.DataFrame:
