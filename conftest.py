@@ -20,6 +20,8 @@ from typing import Any, Iterator
 import pytest
 from _pytest.doctest import DoctestItem
 
+pytest_plugins = ["brainstem_pandas.sandbox.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def _doctest_sandbox() -> Iterator[Any]:

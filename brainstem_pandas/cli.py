@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from brainstem_pandas.client import Client
-from brainstem_pandas.connect import connect
+from brainstem_pandas.connection import connect
 from brainstem_pandas.demo import summary
 from brainstem_pandas.errors import BrainstemError, ConfigurationError
 

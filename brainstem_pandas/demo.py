@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from brainstem_pandas.connect import connect
+from brainstem_pandas.connection import connect
 from brainstem_pandas.frames import LinkedFrames
 from brainstem_pandas.snapshot import read_snapshot
 

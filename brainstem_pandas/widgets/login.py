@@ -19,7 +19,7 @@ import requests
 
 from brainstem_pandas import auth
 from brainstem_pandas.client import Client
-from brainstem_pandas.connect import server_url
+from brainstem_pandas.connection import server_url
 from brainstem_pandas.errors import (
     AuthenticationError,
     ConfigurationError,
