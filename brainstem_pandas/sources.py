@@ -374,9 +374,8 @@ class SnapshotSource:
     def walk(self, query: Query, options: ReadOptions) -> OfflineWalk:
         """The matching records in pages of ``options.page_size``, as the server would give them."""
         self._portal(query.portal)
-        pages = self.offline.pages(
-            query.model, filters=query.filters, sort=query.sort, include=query.include, page_size=options.page_size
-        )
+        # The Query is already checked: the offline source uses it as it is (no second validation).
+        pages = self.offline.pages(query, page_size=options.page_size)
         return OfflineWalk(pages, f"{self.path}#{query.model}", list(query.params))
 
     def readable_models(self, portal: str) -> list[str]:
