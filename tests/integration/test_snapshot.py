@@ -267,7 +267,8 @@ client.snapshot(sys.argv[3])
 
 
 def test_snapshot_killed_mid_way_leaves_the_previous_one_and_the_next_succeeds(make_sandbox, tmp_path):
-    slow = make_sandbox(latency_ms=40)
+    # 80 ms a request: a whole snapshot takes about 6 s, well past the longest delay below.
+    slow = make_sandbox(latency_ms=80)
     client = bsp.connect(slow.url, token=slow.token, progress=False)
     path = tmp_path / "snap"
     client.snapshot(path, models=["project"])
@@ -282,7 +283,8 @@ def test_snapshot_killed_mid_way_leaves_the_previous_one_and_the_next_succeeds(m
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".snap.partial-") for p in tmp_path.iterdir()):
+        # Its own partial folder (named with its pid): the killed one before it may have left one.
+        while not any(p.name.startswith(f".snap.partial-{proc.pid}-") for p in tmp_path.iterdir()):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline
             time.sleep(0.05)
