@@ -9,12 +9,15 @@ them when the test ends.
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 import requests
 
 from brainstem_pandas.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from hostile import HostileServer
 
 SESSIONS = 300
 # The shared server's data seed; tests must hold for any (BSP_TEST_SEED=7 pytest ...).
@@ -55,3 +58,20 @@ def anon() -> Iterator[requests.Session]:
     """A requests session without credentials."""
     with requests.Session() as s:
         yield s
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., "HostileServer"]]:
+    """Start :class:`hostile.HostileServer` loopback servers with a script; stopped at the end."""
+    from hostile import HostileServer
+
+    started: list[HostileServer] = []
+
+    def start(script) -> HostileServer:
+        server = HostileServer(script).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
