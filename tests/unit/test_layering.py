@@ -5,6 +5,7 @@ in pyproject.toml, run by ``./dev check``)."""
 from __future__ import annotations
 
 import ast
+import socket
 from pathlib import Path
 
 import grimp
@@ -97,3 +98,10 @@ def test_no_function_over_the_limit() -> None:
                 if size > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"] = size
     assert long == {}
+
+
+def test_unit_tests_cannot_start_a_server() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        with pytest.raises(RuntimeError, match="starts no server"):
+            s.listen()
