@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import tomllib
 from pathlib import Path
 
@@ -35,3 +36,11 @@ def test_the_version_is_written_once() -> None:
     assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "brainstem_pandas._version.__version__"}
     assert bsp.__version__ == _version.__version__ == importlib.metadata.version("brainstem_pandas")
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    # The README's guarantees name the tests that hold them; a moved test must not leave a dead name.
+    for doc in ("README.md", "CONTRIBUTING.md"):
+        text = (ROOT / doc).read_text()
+        named = set(re.findall(r"`((?:tests|benchmarks|brainstem_pandas)/[\w/.]+\.py)`", text))
+        assert [n for n in sorted(named) if not (ROOT / n).exists()] == [], doc
