@@ -28,10 +28,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from brainstem_pandas.errors import ResponseError
 from brainstem_pandas.frames.layout import column_label, expanded_column
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+# Objects and lists are laid out this many levels deep at most; deeper values are kept as
+# JSON text, so a hostile answer nested thousands deep costs no recursion and no odd types.
+MAX_DEPTH = 16
 
 
 class TypeConflictWarning(UserWarning):
@@ -59,8 +63,57 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
+        try:
+            return json.dumps(value, sort_keys=True)
+        except RecursionError:  # nested deeper than the stack allows: encode without recursing
+            return deep_json(value)
     return str(value)
+
+
+def deep_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True)`` with an explicit stack, for values of any depth.
+
+    Examples
+    --------
+    >>> deep_json({"b": [1, {"c": None}], "a": "x"}) == json.dumps({"b": [1, {"c": None}], "a": "x"}, sort_keys=True)
+    True
+    """
+    out: list[str] = []
+    stack: list[tuple[bool, Any]] = [(False, value)]  # (is raw text, item)
+    while stack:
+        raw, item = stack.pop()
+        if raw:
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[tuple[bool, Any]] = [(True, "{")]
+            for i, key in enumerate(sorted(item)):
+                parts += [(True, (", " if i else "") + json.dumps(key) + ": "), (False, item[key])]
+            stack.extend(reversed([*parts, (True, "}")]))
+        elif isinstance(item, list):
+            parts = [(True, "[")]
+            for i, inner in enumerate(item):
+                parts += [(True, ", " if i else ""), (False, inner)]
+            stack.extend(reversed([*parts, (True, "]")]))
+        else:
+            out.append(json.dumps(item))
+    return "".join(out)
+
+
+def bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
+    """``value`` with whatever lies ``depth`` levels of objects or lists down kept as JSON text.
+
+    Examples
+    --------
+    >>> bounded({"a": {"b": {"c": 1}}}, 2)
+    {'a': {'b': '{"c": 1}'}}
+    """
+    if depth <= 0:
+        return as_text(value) if isinstance(value, (dict, list)) else value
+    if isinstance(value, dict):
+        return {k: bounded(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bounded(v, depth - 1) for v in value]
+    return value
 
 
 def text_array(values: list[Any]) -> pa.Array:
@@ -112,7 +165,21 @@ def quiet_gc() -> Iterator[None]:
 def _mixed_text(values: list[Any], label: str) -> pa.Array:
     kinds = sorted({type(v).__name__ for v in values if v is not None})
     warn_text(label, f"mixed value types {kinds}")
-    return text_array(values)
+    try:
+        return text_array(values)
+    except UnicodeEncodeError as exc:
+        raise invalid_text(label, exc) from None
+
+
+def invalid_text(label: str, exc: UnicodeEncodeError) -> ResponseError:
+    """The error for text Arrow cannot hold (UTF-8 only): a lone surrogate such as ``"\\ud800"`` from JSON."""
+    bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else "?"
+    return ResponseError(
+        "GET",
+        f"({label.split('.')[0]} records)",
+        f"column {label!r} holds text that is not valid Unicode ({bad!r}, a lone surrogate); the server's "
+        "answer is malformed: report the record to the server's admin",
+    )
 
 
 def _holds_float(kind: pa.DataType) -> bool:
@@ -146,7 +213,32 @@ def _inferred(values: list[Any], kind: pa.DataType | None) -> pa.Array | None:
         array = pa.array(values)
     except _ARROW_ERRORS:
         return None
+    if type_depth(array.type) > MAX_DEPTH:
+        raise _TooDeep
     return None if _bools_lost(values, array.type) else array
+
+
+class _TooDeep(Exception):
+    """Values nested deeper than :data:`MAX_DEPTH` (column_array bounds them, then tries again)."""
+
+
+def type_depth(kind: pa.DataType) -> int:
+    """How many levels of structs and lists ``kind`` nests (counted without recursing).
+
+    Examples
+    --------
+    >>> type_depth(pa.int64()), type_depth(pa.list_(pa.struct([("a", pa.list_(pa.int64()))])))
+    (0, 3)
+    """
+    deepest, level = 0, [(kind, 0)]
+    while level:
+        t, d = level.pop()
+        deepest = max(deepest, d)
+        if pa.types.is_struct(t):
+            level.extend((f.type, d + 1) for f in t)
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            level.append((t.value_type, d + 1))
+    return deepest
 
 
 def _object_lists(values: list[Any]) -> bool:
@@ -155,31 +247,32 @@ def _object_lists(values: list[Any]) -> bool:
     )
 
 
-def _split_lists(values: list[Any], label: str) -> pa.Array:
+def _split_lists(values: list[Any], label: str, depth: int) -> pa.Array:
     """Lists of objects whose keys clash: their items are split per key too."""
-    items = column_array([i for v in values if v for i in v], label)
+    items = column_array([i for v in values if v for i in v], label, depth=depth)
     offsets = pa.array(np.cumsum([0] + [len(v or ()) for v in values]), type=pa.int32())
     return pa.ListArray.from_arrays(offsets, items, mask=pa.array([v is None for v in values]))
 
 
-def _split_objects(values: list[Any], label: str) -> pa.Array:
+def _split_objects(values: list[Any], label: str, depth: int) -> pa.Array:
     """Objects whose keys clash: one array per key, so only a clashing key turns to text."""
     keys: dict[str, None] = {}
     for v in values:
         keys.update(dict.fromkeys(v or {}))
-    fields = [column_array([(v or {}).get(k) for v in values], expanded_column(label, k)) for k in keys]
+    fields = [column_array([(v or {}).get(k) for v in values], expanded_column(label, k), depth=depth) for k in keys]
     if not fields:
         return pa.nulls(len(values))
     missing = pa.array([v is None for v in values])
     return pa.StructArray.from_arrays(fields, names=list(keys), mask=missing)
 
 
-def column_array(values: list[Any], label: str, kind: pa.DataType | None = None) -> pa.Array:
+def column_array(values: list[Any], label: str, kind: pa.DataType | None = None, depth: int = 0) -> pa.Array:
     """An Arrow array of one column's Python values; clashing values become text.
 
     ``kind`` is the expected type when the catalog declares one (no inference
     needed); objects whose keys clash in type are split per key first, so only
-    the clashing key turns to text.
+    the clashing key turns to text. Whatever lies more than :data:`MAX_DEPTH`
+    levels down is kept as JSON text (``depth``: levels already split above).
 
     Examples
     --------
@@ -188,14 +281,22 @@ def column_array(values: list[Any], label: str, kind: pa.DataType | None = None)
     ...     column_array([{"a": 1}, {"a": "x", "b": 2}], "t.c").type
     StructType(struct<a: string, b: int64>)
     """
-    array = _inferred(values, kind)
+    try:
+        array = _inferred(values, kind)
+    except UnicodeEncodeError as exc:
+        raise invalid_text(label, exc) from None
+    except _TooDeep:
+        warn_text(label, f"values nested more than {MAX_DEPTH} levels deep (the deeper levels)")
+        return column_array([bounded(v, MAX_DEPTH - depth) for v in values], label, kind, depth)
     if array is not None:
         return array
+    if depth >= MAX_DEPTH:
+        return _mixed_text(values, label)
     if _object_lists(values):
-        return _split_lists(values, label)
+        return _split_lists(values, label, depth + 1)
     if not all(v is None or isinstance(v, dict) for v in values):
         return _mixed_text(values, label)
-    return _split_objects(values, label)
+    return _split_objects(values, label, depth + 1)
 
 
 def record_values(records: list[dict[str, Any]], name: str) -> tuple[list[Any], bool]:

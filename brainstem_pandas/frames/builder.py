@@ -33,10 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from brainstem_pandas import catalog
+from brainstem_pandas.errors import ResponseError
 from brainstem_pandas.frames import layout
 from brainstem_pandas.frames.arrow import (
     all_uuids,
+    column_array,
     flatten_struct,
+    invalid_text,
     json_text,
     list_positions,
     quiet_gc,
@@ -50,6 +53,27 @@ from brainstem_pandas.frames.store import Chunks, Layout, with_inferred
 # enough that per-conversion overhead vanishes, small enough to keep memory flat.
 BATCH = 4096
 _ID = itemgetter(layout.INDEX)
+_ID_TYPES = frozenset({str, int})  # not bool, float, null or containers: they cannot name one record
+
+
+def malformed_record(table: str, records: list[Any]) -> ResponseError:
+    """The error for the first of ``records`` that is not an object with a text or whole-number id."""
+    for at, record in enumerate(records):
+        if not isinstance(record, dict):
+            what = f"item {at} is {type(record).__name__}, not a record (an object)"
+        elif record.get(layout.INDEX) is None:
+            what = f"record {at} has no id"
+        elif type(record[layout.INDEX]) not in _ID_TYPES:
+            what = f"record {at} has an id of type {type(record[layout.INDEX]).__name__} ({record[layout.INDEX]!r:.40})"
+        else:
+            continue
+        return ResponseError(
+            "GET",
+            f"({table} records)",
+            f"{what}: an id must be text or a whole number; the server's answer is malformed: check that the URL "
+            "is a BrainSTEM server and report the record to its admin",
+        )
+    return ResponseError("GET", f"({table} records)", "the records are not objects with ids")
 
 
 class _PageLike(Protocol):
@@ -89,7 +113,8 @@ class _Edge:
             parents.extend([pid] * len(values))
             children.extend(values)
             positions.extend(range(len(values)))
-        self._put(pa.array(parents), pa.array(children), pa.array(positions, type=pa.int64()))
+        kept = column_array(children, self.child_col)  # odd shapes (mixed kinds) are kept as text
+        self._put(pa.array(parents), kept, pa.array(positions, type=pa.int64()))
 
     def layout(self, name: str, relation: Relation) -> Layout:
         """The finished link table (ids typed when the catalog knows their model)."""
@@ -154,20 +179,25 @@ class _Table:
         self.data = Chunks()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
-        """Keep the records whose id is new; convert them once a batch is full."""
+        """Keep the records whose id is new; convert them once a batch is full.
+
+        Raises :class:`~brainstem_pandas.errors.ResponseError` for an item that is
+        not an object with a text or whole-number id (checked once per call, at C speed).
+        """
         records = records if isinstance(records, list) else list(records)
         seen, fresh = self.seen, self.pending
         try:
             ids = list(map(_ID, records))
         except (KeyError, TypeError):
             ids = None
-        if ids is not None and None not in ids and seen.isdisjoint(ids) and len(set(ids)) == len(ids):
+        if ids is None or not _ID_TYPES.issuperset(map(type, ids)):
+            raise malformed_record(self.name, records)
+        if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
             seen.update(ids)  # the common case: a page of new records
             fresh.extend(records)
         else:
-            for record in records:
-                rid = record.get(layout.INDEX) if isinstance(record, dict) else None
-                if rid is not None and rid not in seen:
+            for rid, record in zip(ids, records):
+                if rid not in seen:
                     seen.add(rid)
                     fresh.append(record)
         if len(fresh) >= BATCH:
@@ -179,7 +209,10 @@ class _Table:
         if not fresh:
             return
         with quiet_gc():
-            self._convert(fresh)
+            try:
+                self._convert(fresh)
+            except UnicodeEncodeError as exc:  # Arrow holds UTF-8 only: a lone surrogate (in an id) cannot be kept
+                raise invalid_text(self.name, exc) from None
 
     def _convert(self, fresh: list[dict[str, Any]]) -> None:
         arrays = records_to_arrays(fresh, self.name, self.kinds)
@@ -206,7 +239,7 @@ class _Table:
         nested = pa.types.is_struct(kind) or (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type))
         if not f.many:
             if nested or pa.types.is_list(kind):
-                array = pa.array(self._nest(target, array.to_pylist()))
+                array = column_array(self._nest(target, array.to_pylist()), layout.table_name(self.name, f.name))
             self.data.put(chunk, f.name, array)
             return
         edge = self.builder.edge(self.name, f.name, f.related_model)

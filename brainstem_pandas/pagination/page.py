@@ -7,12 +7,16 @@ Answers may carry their total as ``count`` (with ``next``/``previous``), as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
+from brainstem_pandas import catalog
 from brainstem_pandas.errors import ResponseError
 
 # Keys of an answer that describe the list rather than hold records.
 ENVELOPE_KEYS = frozenset({"count", "next", "previous", "meta"})
+INDEX = "id"
 
 
 @dataclass
@@ -93,6 +97,9 @@ def split_answer(
 ) -> tuple[list[dict], dict[str, list[dict]], int | None, str | None]:
     """(records, sideloaded related records, total, next link) of one list answer.
 
+    The page's shape is checked here, once per page, so nothing later meets a
+    record that is not an object or an id that cannot name a record.
+
     Parameters
     ----------
     body : object
@@ -105,14 +112,20 @@ def split_answer(
     Raises
     ------
     ResponseError
-        When the answer lacks its records key.
+        When the answer lacks its records key, or its records (or sideloaded
+        records) are not objects with usable ids.
 
     Examples
     --------
     >>> split_answer({"count": 1, "sessions": [{"id": 1}], "projects": [{"id": "p"}]}, "sessions")
     ([{'id': 1}], {'projects': [{'id': 'p'}]}, 1, None)
+    >>> split_answer({"sessions": [{"id": "s"}, None]}, "sessions")
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ResponseError: GET : 'sessions' item 1 is null, not a record (an object)...
     """
     if isinstance(body, list):  # a bare JSON array of records
+        check_records(body, records_key, url)
         return body, {}, None, None
     if not isinstance(body, dict) or not isinstance(body.get(records_key), list):
         keys = ", ".join(map(repr, body)) if isinstance(body, dict) else type(body).__name__
@@ -123,5 +136,102 @@ def split_answer(
             "URL is the BrainSTEM server's root and that the model is right",
         )
     records = body[records_key]
-    related = {k: v for k, v in body.items() if k != records_key and k not in ENVELOPE_KEYS and isinstance(v, list)}
+    check_records(records, records_key, url)
+    related = _related(body, records_key, url)
     return records, related, envelope_total(body), envelope_next(body)
+
+
+def _related(body: dict[str, Any], records_key: str, url: str) -> dict[str, list[dict]]:
+    """The sideloaded lists of an answer, checked; a model's key holding anything but a list is refused."""
+    related = {k: v for k, v in body.items() if k != records_key and k not in ENVELOPE_KEYS and isinstance(v, list)}
+    for key, items in related.items():
+        check_records(items, key, url)
+    for key, value in body.items():  # a model's sideloaded records in any other shape would be lost
+        if (
+            key not in related
+            and key != records_key
+            and key not in ENVELOPE_KEYS
+            and _model_of(key)
+            and value is not None
+        ):
+            kind = _JSON_NAMES.get(type(value), "an object")
+            raise ResponseError("GET", url, f"the page's {key!r} is {kind}, not a list of records{_MALFORMED}")
+    return related
+
+
+_MALFORMED = (
+    "; the server's answer is malformed: check that the URL is a BrainSTEM server and report the record to its admin"
+)
+_ID_KINDS = {"integer": (int,), "uuid": (str, int)}  # a number converts exactly to a text id
+_ANY_ID = (str, int)
+_JSON_NAMES = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list"}
+
+
+def _first(items: list[Any], wrong: Any) -> tuple[int, Any]:
+    """Index and value of the first item of ``items`` for which ``wrong`` is true (the error path only)."""
+    return next((i, v) for i, v in enumerate(items) if wrong(v))
+
+
+def check_records(records: list[Any], key: str, url: str = "") -> None:
+    """Refuse a list of records that holds anything but objects with usable ids.
+
+    Every item must be a JSON object; an ``id``, when there is one, must be text or
+    a whole number (for a catalogued model, of the model's id kind and present).
+    The checks run over the whole page at C speed (``map`` and ``set``), not per record.
+
+    Examples
+    --------
+    >>> check_records([{"id": "a"}, {"id": "b"}], "sessions")
+    >>> check_records([{"id": {"x": 1}}], "things", "https://x.test/things/")
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ResponseError: GET https://x.test/things/: 'things' item 0 has an id that is an object ...
+    """
+    if set(map(type, records)) - {dict}:
+        at, value = _first(records, lambda r: type(r) is not dict)
+        kind = _JSON_NAMES.get(type(value), "an object of another kind")
+        raise ResponseError("GET", url, f"{key!r} item {at} is {kind}, not a record (an object){_MALFORMED}")
+    spec = _model_of(key)
+    ids = list(map(dict.get, records, repeat(INDEX)))
+    kinds = set(map(type, ids))
+    allowed = _ID_KINDS.get(spec.id_type, _ANY_ID) if spec is not None else _ANY_ID
+    if spec is None:
+        kinds.discard(type(None))  # other APIs' records may have no id
+    if kinds - set(allowed) or (int in kinds and _huge(ids)):
+        at, value = _first(ids, lambda v: type(v) not in allowed or (type(v) is int and not -(2**63) <= v < 2**63))
+        what = "no id" if value is None else f"an id that is {_id_kind(value)} ({_short(value)})"
+        want = " or ".join({str: "text", int: "a whole number within 64 bits"}[k] for k in allowed)
+        model = f" {spec.name}" if spec is not None else ""
+        raise ResponseError("GET", url, f"{key!r} item {at} has {what}: a{model} id must be {want}{_MALFORMED}")
+
+
+def _huge(ids: list[Any]) -> bool:
+    numbers = [v for v in ids if type(v) is int]
+    return max(numbers) >= 2**63 or min(numbers) < -(2**63)
+
+
+def _id_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if type(value) is int:
+        return "a number out of range"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _model_of(key: str) -> catalog.Model | None:
+    """The catalogued model whose list or detail key ``key`` is, if any."""
+    return _keys().get(key)
+
+
+@lru_cache(maxsize=1)
+def _keys() -> dict[str, catalog.Model]:
+    out: dict[str, catalog.Model] = {}
+    for m in catalog.all_models().values():
+        out.setdefault(m.list_key, m)
+        out.setdefault(m.detail_key, m)
+    return out
