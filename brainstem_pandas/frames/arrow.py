@@ -33,8 +33,8 @@ from brainstem_pandas.frames.layout import column_label, expanded_column
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
-# Objects and lists are laid out this many levels deep at most; deeper values are kept as
-# JSON text, so a hostile answer nested thousands deep costs no recursion and no odd types.
+# Objects and lists are laid out this many levels deep at most; a column holding deeper
+# values is kept as JSON text, so a hostile answer nested hundreds deep costs no recursion.
 MAX_DEPTH = 16
 
 
@@ -99,23 +99,6 @@ def deep_json(value: Any) -> str:
     return "".join(out)
 
 
-def bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
-    """``value`` with whatever lies ``depth`` levels of objects or lists down kept as JSON text.
-
-    Examples
-    --------
-    >>> bounded({"a": {"b": {"c": 1}}}, 2)
-    {'a': {'b': '{"c": 1}'}}
-    """
-    if depth <= 0:
-        return as_text(value) if isinstance(value, (dict, list)) else value
-    if isinstance(value, dict):
-        return {k: bounded(v, depth - 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [bounded(v, depth - 1) for v in value]
-    return value
-
-
 def text_array(values: list[Any]) -> pa.Array:
     """Python values as one Arrow string array (see :func:`as_text`)."""
     return pa.array([as_text(v) for v in values], type=pa.string())
@@ -162,9 +145,9 @@ def quiet_gc() -> Iterator[None]:
 # -- inference --------------------------------------------------------------------------
 
 
-def _mixed_text(values: list[Any], label: str) -> pa.Array:
-    kinds = sorted({type(v).__name__ for v in values if v is not None})
-    warn_text(label, f"mixed value types {kinds}")
+def _mixed_text(values: list[Any], label: str, warn: bool = True) -> pa.Array:
+    if warn:
+        warn_text(label, f"mixed value types {sorted({type(v).__name__ for v in values if v is not None})}")
     try:
         return text_array(values)
     except UnicodeEncodeError as exc:
@@ -202,9 +185,10 @@ def _bools_lost(values: list[Any], kind: pa.DataType) -> bool:
     return bool in set(map(type, values))
 
 
-def _inferred(values: list[Any], kind: pa.DataType | None) -> pa.Array | None:
+def _inferred(values: list[Any], kind: pa.DataType | None, depth: int = 0) -> pa.Array | None:
     """``values`` as Arrow infers them (``kind`` tried first); None if they clash."""
-    if kind is not None:
+    if kind is not None and not (pa.types.is_list(kind) and str in set(map(type, values))):
+        # (Arrow would take text for a list of its characters.)
         try:
             return pa.array(values, type=kind)
         except _ARROW_ERRORS:
@@ -213,13 +197,25 @@ def _inferred(values: list[Any], kind: pa.DataType | None) -> pa.Array | None:
         array = pa.array(values)
     except _ARROW_ERRORS:
         return None
-    if type_depth(array.type) > MAX_DEPTH:
+    if depth + type_depth(array.type) > MAX_DEPTH:  # before the checks below recurse over the type
         raise _TooDeep
+    if pa.types.is_list(array.type) and _null_items(array.type) and len(pc.list_flatten(array)):
+        # Lists holding only nulls: Arrow (26) corrupts list<null> when casting it (as a snapshot read
+        # back does), so such items are typed as text, which holds nulls alike.
+        array = pa.array(values, type=_null_items(array.type))
     return None if _bools_lost(values, array.type) else array
 
 
+def _null_items(kind: pa.DataType) -> pa.DataType | None:
+    """``kind`` (lists of lists...) with its null items typed as text; None if it has none."""
+    if not pa.types.is_list(kind):
+        return pa.string() if pa.types.is_null(kind) else None
+    inner = _null_items(kind.value_type)
+    return None if inner is None else pa.list_(inner)
+
+
 class _TooDeep(Exception):
-    """Values nested deeper than :data:`MAX_DEPTH` (column_array bounds them, then tries again)."""
+    """Values nested deeper than :data:`MAX_DEPTH` (column_array keeps their column as JSON text)."""
 
 
 def type_depth(kind: pa.DataType) -> int:
@@ -271,8 +267,8 @@ def column_array(values: list[Any], label: str, kind: pa.DataType | None = None,
 
     ``kind`` is the expected type when the catalog declares one (no inference
     needed); objects whose keys clash in type are split per key first, so only
-    the clashing key turns to text. Whatever lies more than :data:`MAX_DEPTH`
-    levels down is kept as JSON text (``depth``: levels already split above).
+    the clashing key turns to text. A column nested more than :data:`MAX_DEPTH`
+    levels deep is kept as JSON text (``depth``: levels already split above).
 
     Examples
     --------
@@ -282,16 +278,19 @@ def column_array(values: list[Any], label: str, kind: pa.DataType | None = None,
     StructType(struct<a: string, b: int64>)
     """
     try:
-        array = _inferred(values, kind)
+        array = _inferred(values, kind, depth)
+        if array is None and depth >= MAX_DEPTH:
+            raise _TooDeep  # splitting clashes this deep: the whole column goes to text instead
     except UnicodeEncodeError as exc:
         raise invalid_text(label, exc) from None
     except _TooDeep:
-        warn_text(label, f"values nested more than {MAX_DEPTH} levels deep (the deeper levels)")
-        return column_array([bounded(v, MAX_DEPTH - depth) for v in values], label, kind, depth)
+        if depth:
+            raise
+        # Laid out as JSON text whole: exact, and no deep Arrow types or recursion.
+        warn_text(label, f"values nested more than {MAX_DEPTH} levels deep")
+        return _mixed_text(values, label, warn=False)
     if array is not None:
         return array
-    if depth >= MAX_DEPTH:
-        return _mixed_text(values, label)
     if _object_lists(values):
         return _split_lists(values, label, depth + 1)
     if not all(v is None or isinstance(v, dict) for v in values):

@@ -222,7 +222,7 @@ class _Table:
         for name, array in arrays.items():
             f = self.fields.get(name)
             if f is not None and f.is_relation:
-                self._relation(chunk, f, ids, array)
+                self._relation(chunk, f, ids, array, fresh)
             elif f is not None and not is_json(f):
                 self.data.put(chunk, name, array)
             else:
@@ -233,7 +233,9 @@ class _Table:
         self.builder.table(target).add([v for v in values if isinstance(v, dict)])
         return [v.get(layout.INDEX) if isinstance(v, dict) else v for v in values]
 
-    def _relation(self, chunk: int, f: catalog.Field, ids: pa.Array, array: pa.Array) -> None:
+    def _relation(
+        self, chunk: int, f: catalog.Field, ids: pa.Array, array: pa.Array, fresh: list[dict[str, Any]]
+    ) -> None:
         target = f.related_model or f.name
         kind = array.type
         nested = pa.types.is_struct(kind) or (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type))
@@ -246,9 +248,10 @@ class _Table:
         if pa.types.is_list(kind) and not nested:
             edge.add_lists(ids, array)
             return
-        # Nested records (sideloading=false) or odd shapes: the careful Python path.
+        # Nested records (sideloading=false) or odd shapes: the careful Python path, on the values
+        # as sent (a clash already turned the array to text).
         items = []
-        for value in array.to_pylist():
+        for value in (r.get(f.name) for r in fresh):
             items.append(self._nest(target, value if isinstance(value, list) else ([] if value is None else [value])))
         edge.add_python(ids.to_pylist(), items)
 
