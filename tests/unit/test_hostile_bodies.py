@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import brainstem_pandas as bsp
 from brainstem_pandas.frames.arrow import MAX_DEPTH
-from brainstem_pandas.testing import MOCK_URL, MockTransport, Request, Response
+from brainstem_pandas.testing import MOCK_URL, MockTransport, Request, Response, serve_offset
 
 U = "00000000-0000-4000-8000-{:012d}"
 S1, S2, P1 = U.format(1), U.format(2), U.format(101)
@@ -244,3 +244,29 @@ def test_nesting_is_laid_out_at_most_max_depth_levels_deep() -> None:
         frame = builder.finish()["session"]
     assert json.loads(frame.loc[S1, "extra_fields"]) == nested(3 * MAX_DEPTH)  # the column as JSON text, exactly
     assert any("nested more than" in str(w.message) for w in caught)
+
+
+def test_a_field_whose_shape_changes_between_pages_is_kept_as_text_and_snapshots_back(tmp_path: Path) -> None:
+    records = [
+        {
+            "id": U.format(n),
+            "extra_fields": {"a": n} if n < 100 else [n],  # an object on page 1, a list on page 2
+            "date_time": "2024-01-01T00:00:00Z" if n < 100 else "yesterday",
+            "projects": [P1] if n < 100 else {"id": P1},
+        }
+        for n in range(150)
+    ]
+    client, mock = client_on(serve_offset(records, "sessions"))
+    with pytest.warns(bsp.TypeConflictWarning):
+        linked = client.read_linked("session", include=["projects"])
+    sessions = linked["session"]
+    assert (
+        sessions.loc[U.format(1), "extra_fields"] == '{"a": 1}'
+        and sessions.loc[U.format(120), "extra_fields"] == "[120]"
+    )
+    assert sessions.loc[U.format(120), "date_time"] == "yesterday"  # kept as sent, with a warning
+    assert len(linked.links["session.projects"]) == 150 and len(mock.requests) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bsp.TypeConflictWarning)
+        client.snapshot(tmp_path / "s", models=["session"], include=["projects"])
+    same_frames(bsp.read_snapshot(tmp_path / "s"), linked)
