@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from brainstem_pandas.errors import SnapshotError
 from brainstem_pandas.frames import LinkedFrames
 from brainstem_pandas.frames.layout import INDEX, POSITION
 from brainstem_pandas.snapshot import read_snapshot
@@ -31,6 +32,18 @@ Changes = dict[str, Any]
 
 def _frames(source: str | os.PathLike | LinkedFrames) -> LinkedFrames:
     return source if isinstance(source, LinkedFrames) else read_snapshot(source)
+
+
+def _check_same_source(old: LinkedFrames, new: LinkedFrames) -> None:
+    """Refuse to compare snapshots of different servers or portals: the same id there is another record."""
+    sides = [((f.manifest or {}).get("server"), (f.manifest or {}).get("portal")) for f in (old, new)]
+    if all(all(side) for side in sides) and sides[0] != sides[1]:
+        (server_a, portal_a), (server_b, portal_b) = sides
+        raise SnapshotError(
+            f"These snapshots come from different sources ({server_a} portal {portal_a!r} and {server_b} "
+            f"portal {portal_b!r}), so their records cannot be compared by id. Compare two snapshots of the "
+            "same server and portal, or pass same_source=False to compare them anyway."
+        )
 
 
 def _missing(value: Any) -> bool:
@@ -103,13 +116,23 @@ def _model_diff(old: LinkedFrames, new: LinkedFrames, model: str) -> Changes | N
     return None
 
 
-def diff_snapshots(a: str | os.PathLike | LinkedFrames, b: str | os.PathLike | LinkedFrames) -> dict[str, Changes]:
+def diff_snapshots(
+    a: str | os.PathLike | LinkedFrames, b: str | os.PathLike | LinkedFrames, *, same_source: bool = True
+) -> dict[str, Changes]:
     """What changed from snapshot ``a`` to snapshot ``b``, per model table.
 
     Parameters
     ----------
     a, b : str, Path or LinkedFrames
         Snapshot folders, or frames already read (e.g. a snapshot and a fresh read).
+    same_source : bool
+        Refuse (the default) two snapshots whose manifests name different servers
+        or portals, where an id does not name the same record.
+
+    Raises
+    ------
+    SnapshotError
+        The two come from different servers or portals (with ``same_source``).
 
     Returns
     -------
@@ -129,6 +152,8 @@ def diff_snapshots(a: str | os.PathLike | LinkedFrames, b: str | os.PathLike | L
     True
     """
     old, new = _frames(a), _frames(b)
+    if same_source:
+        _check_same_source(old, new)
     out: dict[str, Changes] = {}
     for model in list(old.tables) + [m for m in new.tables if m not in old.tables]:
         changes = _model_diff(old, new, model)

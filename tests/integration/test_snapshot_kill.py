@@ -43,7 +43,7 @@ from brainstem_pandas import frames, snapshot
 url, token, path, models, kill_at, when, mode = sys.argv[1:8]
 kill_at, steps = int(kill_at), []
 if mode == "renames":  # as where renameat2 is missing: the two-rename fallback
-    snapshot._exchange = lambda a, b: False
+    snapshot.files._exchange = lambda a, b: False
 
 def watch(owner, name, label):
     real = getattr(owner, name)
@@ -61,7 +61,7 @@ watch(frames.FrameBuilder, "add_page", "page")
 watch(pq.ParquetWriter, "write_table", "parquet")
 watch(os, "fsync", "fsync")
 watch(os, "rename", "rename")
-watch(snapshot, "_exchange", "exchange")
+watch(snapshot.files, "_exchange", "exchange")
 watch(shutil, "rmtree", "rmtree")
 client = bsp.connect(url, token=token, progress=False, workers=2)
 client.snapshot(path, models=models.split(","))

@@ -1,0 +1,252 @@
+"""A snapshot's files on disk: safe file names, the target check, OS errors, atomic placement.
+
+Table names come from server data (model names, field names, and the keys of
+JSON fields the catalog does not know), so a file name is never the table name
+as it is unless that name is plainly safe: lowercase letters, digits and ``_``,
+at most one ``.``, short, and no reserved device name. Any other table gets a
+readable sanitized stem and a short hash of its exact name, so two tables never
+share a file on any common file system (case-insensitive ones included); the
+manifest maps each table name to its file.
+
+A snapshot only ever replaces a folder that is empty or a snapshot (a valid
+manifest and nothing but the files it names), and every OS error while writing
+becomes a :class:`~brainstem_pandas.errors.SnapshotError` that says what to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
+
+MANIFEST = "manifest.json"
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:partial|previous)-(?P<pid>\d+)-[0-9a-f]+$")
+_PLAIN = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Device names Windows reserves in any case and with any extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))}
+_STEM = 80  # characters of readable stem: the whole name stays far below the usual 255-byte limit
+
+
+def file_name(table: str) -> str:
+    """The Parquet file name of ``table``: the name itself when plainly safe, else a safe stem and a hash.
+
+    Examples
+    --------
+    >>> file_name("session"), file_name("session.download_links")
+    ('session.parquet', 'session.download_links.parquet')
+    >>> file_name("session.../x"), file_name("session.CON")
+    ('session._x-5def58df44.parquet', 'session.con-110ce7029e.parquet')
+    """
+    if _PLAIN.match(table) and len(table) <= _STEM and table.split(".")[-1] not in _RESERVED:
+        if table.split(".")[0] not in _RESERVED:
+            return f"{table}.parquet"
+    stem = _UNSAFE.sub("_", table).lower()
+    stem = re.sub(r"\.{2,}", ".", stem).strip("._-")[:_STEM] or "table"
+    digest = hashlib.sha256(table.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{stem}-{digest}.parquet"
+
+
+def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fsync(path: Path) -> None:
+    """Flush a file or folder to disk (what makes a rename durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- OS errors ------------------------------------------------------------------------
+
+_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space, or choose a folder on another disk",
+    errno.EDQUOT: "your disk quota is used up: free some space, or choose a folder on another disk",
+    errno.EACCES: "permission denied: check the folder's permissions, or choose a folder you can write to",
+    errno.EPERM: "not permitted: check the folder's permissions, or choose a folder you can write to",
+    errno.EROFS: "the file system is read-only: choose a folder you can write to",
+    errno.ENAMETOOLONG: "a file name is too long: choose a shorter path",
+}
+# pyarrow raises a plain OSError whose errno is unset; its message carries the system's words.
+_WORDS = {
+    "No space left": errno.ENOSPC,
+    "quota exceeded": errno.EDQUOT,
+    "Permission denied": errno.EACCES,
+    "Read-only file system": errno.EROFS,
+    "File name too long": errno.ENAMETOOLONG,
+}
+
+
+def os_problem(exc: OSError, path: Path) -> SnapshotError:
+    """The :class:`SnapshotError` for an OS error while writing the snapshot ``path``: what to do."""
+    code = exc.errno if exc.errno in _ADVICE else next((c for w, c in _WORDS.items() if w in str(exc)), None)
+    advice = _ADVICE.get(code, f"{exc.strerror or exc}: choose another folder, or check this one")  # type: ignore[arg-type]
+    return SnapshotError(
+        f"Cannot write the snapshot {path}: {advice}. Nothing was changed: any previous snapshot there is intact."
+    )
+
+
+def is_disk_problem(exc: BaseException) -> bool:
+    """Whether ``exc`` is a file-system error (not a network error, which is also an OSError)."""
+    if not isinstance(exc, OSError) or type(exc).__module__.startswith(("requests", "urllib3", "socket")):
+        return False
+    return exc.errno in _ADVICE or exc.filename is not None or any(w in str(exc) for w in _WORDS)
+
+
+# -- the target ------------------------------------------------------------------------
+
+
+def resolve_target(path: str | os.PathLike) -> Path:
+    """The real folder a snapshot to ``path`` replaces: symlinks (the path's own included) followed.
+
+    A symlink at ``path`` stays as it is and keeps pointing at the new snapshot,
+    which is put in place next to the folder it points to.
+    """
+    given = Path(path).expanduser()
+    try:
+        real = given.absolute().resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise SnapshotError(f"Cannot write a snapshot to {given}: {exc}. Give a plain folder path.") from None
+    if real.parent == real:
+        raise SnapshotError(
+            f"Cannot write a snapshot to {given}: it is the root of the file system. "
+            "Give a new folder, e.g. 'snapshots/2026-11-21'."
+        )
+    cwd = Path.cwd().resolve()
+    if real == cwd or real in cwd.parents:
+        raise SnapshotError(
+            f"Cannot write a snapshot to {given}: it is the current folder (or holds it), which a snapshot "
+            "would replace. Give a new folder inside it, e.g. 'snapshots/2026-11-21'."
+        )
+    return real
+
+
+def check_target(path: Path, given: str | os.PathLike, load_manifest) -> None:
+    """Refuse ``path`` unless it is missing, an empty folder, or a snapshot holding only its own files."""
+    if path.exists() and not path.is_dir():
+        raise SnapshotError(
+            f"Cannot write a snapshot to {given}: it is a file. Give a folder path "
+            "(it is created), e.g. 'snapshots/2026-11-21'."
+        )
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    refuse = f"Cannot write a snapshot to {given}: the folder holds other files and is not a snapshot this package "
+    refuse += "may replace"
+    advice = "Nothing was changed. Choose an empty or new folder, or remove this one yourself if it can go."
+    try:
+        manifest = load_manifest(path)
+    except DamagedSnapshotError:
+        raise SnapshotError(f"{refuse} (it has no valid brainstem-pandas {MANIFEST}). {advice}") from None
+    own = {MANIFEST, *(entry["file"] for entry in manifest["tables"].values())}
+    others = sorted(p.name for p in path.iterdir() if p.name not in own or p.is_dir())
+    if others:
+        listed = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+        raise SnapshotError(f"{refuse} (its manifest does not name {listed}). {advice}")
+
+
+# -- atomic placement ----------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        pass
+    return True
+
+
+def _stale(path: Path) -> list[Path]:
+    """Hidden leftovers of snapshots to ``path`` whose writing process is gone (killed)."""
+    if not path.parent.is_dir():
+        return []
+    matches = ((entry, _PARTIAL.match(entry.name)) for entry in path.parent.iterdir())
+    return [
+        entry
+        for entry, m in matches
+        if m and m["name"] == path.name and not entry.is_symlink() and not _pid_alive(int(m["pid"]))
+    ]
+
+
+def recover(path: Path) -> None:
+    """Put a previous snapshot back at ``path`` if a writer was killed between its two renames.
+
+    Only the two-rename fallback (no ``renameat2``) has that moment: the previous
+    snapshot is whole under ``.NAME.previous-…`` and nothing is at ``path`` yet.
+    Finishing the interrupted step here is what a journal replay does.
+    """
+    if path.exists() or path.is_symlink():
+        return
+    previous = [p for p in _stale(path) if ".previous-" in p.name and (p / MANIFEST).is_file()]
+    if len(previous) == 1:
+        try:
+            os.rename(previous[0], path)
+        except OSError:
+            pass  # a folder we may not change: the caller reports the snapshot as missing
+
+
+def clean_stale(path: Path) -> None:
+    """Recover an interrupted replacement, then remove what killed writers left behind."""
+    recover(path)
+    for entry in _stale(path):
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def partial_name(path: Path) -> Path:
+    """The hidden sibling folder a snapshot to ``path`` is written in (named with this process's id)."""
+    return path.parent / f".{path.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def place(tmp: Path, path: Path) -> None:
+    """Put the finished folder ``tmp`` at ``path``, replacing any previous snapshot there.
+
+    ``path`` was checked to be missing, empty or a snapshot; on an OSError the
+    previous snapshot is back at ``path`` and the error propagates.
+    """
+    if not path.exists():
+        os.rename(tmp, path)
+    elif _exchange(tmp, path):
+        shutil.rmtree(tmp, ignore_errors=True)  # the previous snapshot, now under the hidden name
+    else:  # two renames: the previous one stays whole under a hidden name until the new one is in place
+        previous = path.parent / f".{path.name}.previous-{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(path, previous)
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            os.rename(previous, path)
+            raise
+        shutil.rmtree(previous, ignore_errors=True)
+    fsync(path.parent)

@@ -1,0 +1,136 @@
+"""Reading a snapshot back: every file checked against the manifest, then the same LinkedFrames."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_names
+from brainstem_pandas.frames import LinkedFrames, Relation, arrow_frame
+from brainstem_pandas.frames.layout import table_name
+from brainstem_pandas.snapshot.files import MANIFEST, sha256
+from brainstem_pandas.snapshot.manifest import read_manifest, safe_file
+
+
+def _checked_file(folder: Path, name: str, entry: Mapping[str, Any], verify: bool) -> Path:
+    file = safe_file(folder, entry.get("file"), f"table {name[:100]!r}")
+    if not file.is_file():
+        raise DamagedSnapshotError(
+            f"Snapshot {folder} is missing {file.name} (table {name!r}). Take the snapshot again."
+        )
+    if verify:
+        size, digest = file.stat().st_size, sha256(file)
+        if digest != entry.get("sha256") or size != entry.get("bytes"):
+            raise DamagedSnapshotError(
+                f"Snapshot {folder}: {file.name} (table {name!r}) does not match its "
+                f"checksum in {MANIFEST} (sha256 {digest[:12]}… != "
+                f"{str(entry.get('sha256'))[:12]}…); it was changed or damaged. "
+                "Take the snapshot again."
+            )
+    return file
+
+
+def _normal(kind: pa.DataType) -> pa.DataType:
+    # Parquet names list items "element"; frames built in memory use Arrow's "item".
+    if pa.types.is_list(kind):
+        return pa.list_(_normal(kind.value_type))
+    return kind
+
+
+def read_table(
+    path: str | os.PathLike, name: str, *, verify: bool = True, manifest: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """One table of a snapshot as a DataFrame (model tables indexed by ``id``).
+
+    Examples
+    --------
+    >>> _ = client.snapshot(tmp / "2026-11-21", models=["session"], include=["projects"])
+    >>> read_table(tmp / "2026-11-21", "session.projects").columns.tolist()
+    ['session_id', 'project_id', 'position']
+    """
+    folder = Path(path).expanduser()
+    manifest = manifest or read_manifest(folder)
+    tables = manifest["tables"]
+    if not isinstance(name, str) or name not in tables:
+        close = close_names(str(name), tables)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else " Pass one of its tables."
+        raise SnapshotError(f"Snapshot {folder} has no table {name!r}.{hint} It has: {', '.join(tables)}.")
+    entry = tables[name]
+    file = _checked_file(folder, name, entry, verify)
+    try:
+        table = pq.read_table(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {file.name} is not a readable Parquet file ({exc}). Take the snapshot again."
+        ) from None
+    if table.num_rows != entry.get("rows"):
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {file.name} has {table.num_rows} rows; the manifest "
+            f"says {entry.get('rows')}. Take the snapshot again."
+        )
+    arrays = {
+        n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c for n, c in zip(table.column_names, table.columns)
+    }
+    try:
+        return arrow_frame(arrays, indexed=entry.get("kind", "table") == "table")
+    except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:  # a file that is not one of ours
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {file.name} (table {name!r}) is not laid out as a snapshot table "
+            f"({type(exc).__name__}: {str(exc)[:200]}). Take the snapshot again."
+        ) from None
+
+
+def _relations(folder: Path, listed: list[dict[str, Any]]) -> dict[str, Relation]:
+    try:
+        return {r.get("table") or table_name(r["model"], r["field"]): Relation(**r) for r in listed}
+    except (TypeError, KeyError) as exc:
+        raise DamagedSnapshotError(f"Snapshot {folder}: the relations in {MANIFEST} are malformed ({exc}).") from None
+
+
+def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = None, verify: bool = True) -> LinkedFrames:
+    """A snapshot as :class:`LinkedFrames`, equal to the read that produced it (dtypes included).
+
+    Parameters
+    ----------
+    path : str or Path
+        The snapshot folder.
+    tables : list of str, optional
+        Only these tables (default: all).
+    verify : bool
+        Check every file's size and sha256 against the manifest first.
+
+    Raises
+    ------
+    SnapshotError
+        No snapshot folder at ``path``.
+    DamagedSnapshotError
+        A missing or altered file, a malformed manifest, a file named outside the
+        folder, or an unknown format version; the message names it.
+
+    Examples
+    --------
+    >>> _ = client.snapshot(tmp / "2026-11-21", models=["session"])
+    >>> lf = read_snapshot(tmp / "2026-11-21")
+    >>> pd.api.types.is_datetime64_any_dtype(lf["session"]["date_time"]), lf.manifest["server"] == client.url
+    (True, True)
+    """
+    folder = Path(path).expanduser()
+    manifest = read_manifest(folder)
+    wanted = list(manifest["tables"]) if tables is None else [tables] if isinstance(tables, str) else list(tables)
+    out: dict[str, dict[str, pd.DataFrame]] = {"table": {}, "link": {}, "child": {}}
+    for name in wanted:
+        frame = read_table(folder, name, verify=verify, manifest=manifest)
+        out[manifest["tables"][name].get("kind", "table")][name] = frame
+    return LinkedFrames(
+        manifest.get("primary") or next(iter(out["table"]), ""),
+        out["table"],
+        out["link"],
+        out["child"],
+        _relations(folder, manifest.get("relations", [])),
+        manifest=manifest,
+    )

@@ -1,0 +1,218 @@
+"""Writing a snapshot: a builder spilling to scratch files, then Parquet, a manifest, a rename."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from brainstem_pandas._version import __version__
+from brainstem_pandas.errors import BrainstemError
+from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Relation, arrow_frame
+from brainstem_pandas.frames.layout import INDEX, split_table_name
+from brainstem_pandas.snapshot import files
+from brainstem_pandas.snapshot.files import MANIFEST, file_name, fsync, os_problem, sha256
+from brainstem_pandas.snapshot.manifest import FORMAT, FORMAT_VERSION, load_manifest
+
+METADATA_KEY = b"brainstem_pandas"
+_SCRATCH = ".spill"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials, query or fragment (what a manifest may show).
+
+    Examples
+    --------
+    >>> public_url("https://me:secret@www.brainstem.org/api/?token=x")
+    'https://www.brainstem.org/api/'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class SnapshotWriter:
+    """Writes one snapshot: a builder spilling to scratch files, then Parquet, a manifest, a rename.
+
+    Use as a context manager: leaving it with an exception removes everything
+    written, and nothing at ``path`` changes until :meth:`commit`. ``path`` must
+    be missing, an empty folder or a snapshot (nothing else is ever replaced);
+    a symlink there is followed and keeps working. An OS error (disk full, no
+    permission, ...) leaving the block becomes a :class:`SnapshotError`.
+
+    Examples
+    --------
+    >>> with SnapshotWriter(tmp / "snap", server=sandbox.url, portal="private", primary="session") as w:
+    ...     w.builder.add_records("session", [{"id": "s1", "name": "first"}, {"id": "s2", "name": "second"}])
+    ...     manifest = w.commit()
+    >>> manifest["tables"]["session"]["rows"], (tmp / "snap" / "session.parquet").is_file()
+    (2, True)
+    """
+
+    def __init__(self, path: str | os.PathLike, *, server: str, portal: str, primary: str) -> None:
+        self.given = path
+        self.server, self.portal, self.primary = public_url(server), portal, primary
+        self.queries: dict[str, dict[str, Any]] = {}
+        self.skipped: dict[str, str] = {}
+        self.started = _now()
+        try:  # a name too long, a folder we may not list or create in: an OSError anywhere here
+            self.path = files.resolve_target(path)
+            files.check_target(self.path, path, load_manifest)
+            self.tmp = files.partial_name(self.path)
+            files.clean_stale(self.path)
+            self.tmp.mkdir(parents=True)
+        except OSError as exc:
+            raise os_problem(exc, Path(path)) from None
+        self.builder = FrameBuilder(primary, spill=self.tmp / _SCRATCH)
+
+    def __enter__(self) -> "SnapshotWriter":
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, trace: Any) -> None:
+        self.abort()  # after a commit the folder has moved into place and nothing is left to remove
+        if exc is not None and not isinstance(exc, BrainstemError) and files.is_disk_problem(exc):
+            raise os_problem(exc, Path(self.given)) from exc  # type: ignore[arg-type]
+
+    def abort(self) -> None:
+        """Remove everything written so far (the previous snapshot at ``path`` is untouched)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _header(self) -> dict[str, Any]:
+        """What the manifest and every file's metadata begin with."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "package_version": __version__,
+            "server": self.server,
+            "portal": self.portal,
+            "started": self.started,
+        }
+
+    def _provenance(self, layout: Layout) -> dict[str, Any]:
+        model, _ = split_table_name(layout.name)
+        return {**self._header(), "table": layout.name, "kind": layout.kind, "query": self.queries.get(model)}
+
+    def _write_table(self, layout: Layout, name: str) -> dict[str, Any]:
+        file = self.tmp / name
+        plans = layout.plans()
+        while True:
+            schema = pa.schema(
+                [(name, plan.target) for name, plan in plans.items()],
+                metadata={METADATA_KEY: json.dumps(self._provenance(layout)).encode()},
+            )
+            rows = 0
+            try:
+                with pq.ParquetWriter(file, schema, compression="zstd") as writer:
+                    for batch in layout.batches(plans):
+                        if batch.num_rows:
+                            writer.write_batch(batch, row_group_size=batch.num_rows)
+                            rows += batch.num_rows
+                break
+            except CastFailed as failed:  # a text value that is no date after all: the column stays text
+                column = next(n for n, p in plans.items() if p.label == failed.column)
+                plans[column] = plans[column].fallback()
+        fsync(file)
+        return {
+            "file": file.name,
+            "kind": layout.kind,
+            "rows": rows,
+            "columns": column_types(schema, indexed=layout.kind == "table"),
+            "bytes": file.stat().st_size,
+            "sha256": sha256(file),
+        }
+
+    def _write_tables(self, layouts: Iterable[Layout]) -> dict[str, Any]:
+        tables: dict[str, Any] = {}
+        taken: set[str] = set()
+        for layout in layouts:
+            name = file_name(layout.name)
+            while name.lower() in taken:  # two hashed names alike (or alike but for case): never one file
+                name = file_name(f"{layout.name}\0{len(taken)}")
+            taken.add(name.lower())
+            tables[layout.name] = self._write_table(layout, name)
+        return tables
+
+    def commit(
+        self, layouts: Iterable[Layout] | None = None, relations: Mapping[str, Relation] | None = None
+    ) -> dict[str, Any]:
+        """Write every table and the manifest, and move the snapshot into place; return the manifest.
+
+        The tables are the builder's unless ``layouts`` (and their ``relations``) are given.
+
+        Raises
+        ------
+        SnapshotError
+            An OS error (disk full, no permission, ...): nothing at ``path`` changed.
+        """
+        if layouts is None:
+            relations, layouts = self.builder.relation_map(), self.builder.layouts()
+        try:
+            tables = self._write_tables(layouts)
+            shutil.rmtree(self.tmp / _SCRATCH, ignore_errors=True)
+            manifest = {
+                **self._header(),
+                "finished": _now(),
+                "primary": self.primary,
+                "queries": self.queries,
+                "skipped": self.skipped,
+                "tables": tables,
+                "relations": [asdict(r) for r in (relations or {}).values()],
+            }
+            with open(self.tmp / MANIFEST, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(manifest, indent=2) + "\n")
+            fsync(self.tmp / MANIFEST)
+            fsync(self.tmp)
+            files.place(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise os_problem(exc, Path(self.given)) from None
+        return manifest
+
+
+def column_types(schema: pa.Schema, indexed: bool) -> list[dict[str, str]]:
+    """Each column's name, Arrow type and pandas dtype (as :func:`read_snapshot` gives it)."""
+    empty = arrow_frame({f.name: pa.chunked_array([], type=f.type) for f in schema}, indexed=indexed)
+    dtypes = {INDEX: str(empty.index.dtype)} if indexed else {}
+    dtypes.update({str(name): str(dtype) for name, dtype in empty.dtypes.items()})
+    return [{"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]} for f in schema]
+
+
+def write_frames(
+    frames: LinkedFrames,
+    path: str | os.PathLike,
+    *,
+    server: str = "",
+    portal: str = "",
+    queries: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write LinkedFrames held in memory (e.g. filtered or edited) as a snapshot.
+
+    Examples
+    --------
+    >>> from brainstem_pandas.snapshot import read_snapshot
+    >>> lf = client.read_linked("session", include=["projects"])
+    >>> one = lf.related("session", lf["session"].index[0])  # a session and its projects
+    >>> manifest = write_frames(one, tmp / "edited", server=client.url, portal="private")
+    >>> manifest["tables"]["session"]["rows"], read_snapshot(tmp / "edited").primary
+    (1, 'session')
+    """
+    with SnapshotWriter(path, server=server, portal=portal, primary=frames.primary) as writer:
+        writer.queries.update(queries or {})
+        layouts = [Layout.of_frame(name, "table", table.reset_index()) for name, table in frames.tables.items()]
+        layouts += [Layout.of_frame(name, "link", table) for name, table in frames.links.items()]
+        layouts += [Layout.of_frame(name, "child", table) for name, table in frames.children.items()]
+        return writer.commit(layouts, frames.relations)

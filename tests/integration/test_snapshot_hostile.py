@@ -1,0 +1,386 @@
+"""Snapshots against careless hands and hostile data: nothing that is not a snapshot is ever destroyed.
+
+Every case in :data:`CASES` runs in a folder ``home`` holding a valid snapshot
+``snap``, a web app ``site`` (with its own ``manifest.json``), another tool's
+Parquet files, a notes file and a file outside any snapshot. Each asserts the
+error class, a phrase of the message that says what to do, and that nothing in
+``home`` changed: the listing and the sha256 of every file, before and after.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import brainstem_pandas as bsp
+from brainstem_pandas import snapshot
+from brainstem_pandas.diff import diff_snapshots
+from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
+from brainstem_pandas.frames import FrameBuilder, LinkedFrames
+from brainstem_pandas.snapshot import files, manifest, write
+
+SESSIONS = [
+    {"id": "s1", "name": "first", "projects": ["p1"], "download_links": [{"url": "a"}]},
+    {"id": "s2", "name": "second", "projects": [], "download_links": []},
+]
+
+
+def frames() -> LinkedFrames:
+    builder = FrameBuilder("session")
+    builder.add_records("session", SESSIONS)
+    return builder.finish()
+
+
+def take(path: Path | str, server: str = "http://lab.example/") -> dict[str, Any]:
+    return snapshot.write_frames(frames(), path, server=server, portal="private")
+
+
+def listing(root: Path) -> dict[str, str]:
+    """Every entry under ``root``: files by sha256, symlinks by target, folders as such."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(root))
+            if p.is_symlink():
+                out[rel] = "-> " + os.readlink(p)
+            elif p.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    take(home / "snap")
+    site = home / "site"
+    site.mkdir()
+    (site / "manifest.json").write_text(json.dumps({"name": "My lab app", "start_url": "/"}))
+    (site / "index.html").write_text("<html>keep me</html>")
+    (site / "app.js").write_text("console.log('keep me')")
+    other = home / "other_tool"
+    other.mkdir()
+    pq.write_table(pa.table({"x": [1, 2, 3]}), other / "data.parquet")
+    (home / "notes.txt").write_text("keep me")
+    (home / "outside.parquet").write_bytes((home / "snap" / "session.parquet").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+def edit_manifest(home: Path, change: Callable[[dict], Any]) -> None:
+    file = home / "snap" / "manifest.json"
+    data = json.loads(file.read_text())
+    change(data)
+    file.write_text(json.dumps(data))
+
+
+def set_entry(key: str, value: Any) -> Callable[[dict], None]:
+    return lambda m: m["tables"]["session"].__setitem__(key, value)
+
+
+def fail(error: int, text: str = "") -> Callable[..., Any]:
+    def raiser(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(error, text or os.strerror(error))
+
+    return raiser
+
+
+def pyarrow_disk_full(*args: Any, **kwargs: Any) -> Any:
+    # What pyarrow raises: a plain OSError with no errno, the system's words in the message.
+    raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+
+def manifest_disk_full(monkeypatch) -> None:
+    real = open
+
+    def fake(file, mode="r", *args, **kwargs):
+        if str(file).endswith("manifest.json") and "w" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
+        return real(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(write, "open", fake, raising=False)
+
+
+def rename_fails(monkeypatch) -> None:
+    real = os.rename
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)  # the two-rename way: its second step fails
+
+    def fake(src, dst):
+        if ".partial-" in str(src):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", fake)
+
+
+@dataclass
+class Case:
+    id: str
+    act: Callable[[Path], Any]
+    error: type[Exception]
+    phrase: str
+    setup: Callable[[Path, Any], Any] = lambda home, monkeypatch: None
+
+
+def _symlink_out(home: Path, monkeypatch) -> None:
+    (home / "snap" / "session.parquet").unlink()
+    (home / "snap" / "session.parquet").symlink_to(home / "outside.parquet")
+
+
+def _newer(home: Path, monkeypatch) -> None:
+    edit_manifest(home, lambda m: m.__setitem__("format_version", 2))
+
+
+def _other_server(home: Path, monkeypatch) -> None:
+    take(home / "other_server", server="http://elsewhere.example/")
+
+
+def _user_file_in_snapshot(home: Path, monkeypatch) -> None:
+    (home / "snap" / "analysis.ipynb").write_text("{}")
+
+
+def _truncate(home: Path, monkeypatch) -> None:
+    file = home / "snap" / "session.parquet"
+    file.write_bytes(file.read_bytes()[:100])
+
+
+def _replace(home: Path, monkeypatch) -> None:
+    pq.write_table(pa.table({"id": ["s9"], "name": ["forged"]}), home / "snap" / "session.parquet")
+
+
+def _deep(home: Path, monkeypatch) -> None:
+    (home / "snap" / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
+
+
+def _huge(home: Path, monkeypatch) -> None:
+    monkeypatch.setattr(manifest, "MAX_MANIFEST", 1000)  # the cap, made small: the real one is 64 MB
+
+
+def _home_is(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(home))
+
+
+def read(name: str) -> Callable[[Path], Any]:
+    return lambda home: bsp.read_snapshot(home / name)
+
+
+def write_to(name: str) -> Callable[[Path], Any]:
+    return lambda home: take(home / name if name else home)
+
+
+def bad_manifest(change: Callable[[dict], Any]) -> Callable[[Path, Any], None]:
+    return lambda home, monkeypatch: edit_manifest(home, change)
+
+
+def patched(target: Any, name: str, fake: Callable) -> Callable[[Path, Any], None]:
+    return lambda home, monkeypatch: monkeypatch.setattr(target, name, fake)
+
+
+TAKE_AGAIN = "Take the snapshot again"
+DISK_FULL = "free some space"
+CHOOSE = "Choose an empty or new folder"
+
+CASES = [
+    # -- writing: never replace what is not a snapshot
+    Case("web-app-with-a-manifest.json", write_to("site"), SnapshotError, CHOOSE),
+    Case("another-tool's-parquet-folder", write_to("other_tool"), SnapshotError, CHOOSE),
+    Case("a-file", write_to("notes.txt"), SnapshotError, "Give a folder path"),
+    Case("snapshot-holding-a-user-file", write_to("snap"), SnapshotError, "remove this one yourself",
+         _user_file_in_snapshot),
+    Case("newer-format-folder", write_to("snap"), SnapshotError, CHOOSE, _newer),
+    Case("snapshot-with-a-symlink-leading-out", write_to("snap"), SnapshotError, CHOOSE, _symlink_out),
+    Case("the-current-folder", lambda home: take("."), SnapshotError, "Give a new folder inside it",
+         lambda home, monkeypatch: monkeypatch.chdir(home)),
+    Case("home-~", lambda home: take("~"), SnapshotError, CHOOSE, _home_is),
+    Case("root-/", lambda home: take("/"), SnapshotError, "Give a new folder"),
+    Case("name-too-long", write_to("x" * 300), SnapshotError, "choose a shorter path"),
+    # -- writing: OS errors say what to do, the previous snapshot stays whole
+    Case("disk-full-in-pyarrow", write_to("snap"), SnapshotError, DISK_FULL,
+         patched(pq.ParquetWriter, "write_batch", pyarrow_disk_full)),
+    Case("disk-full-on-the-manifest", write_to("snap"), SnapshotError, DISK_FULL,
+         lambda home, mp: manifest_disk_full(mp)),
+    Case("disk-full-on-fsync", write_to("snap"), SnapshotError, DISK_FULL, patched(os, "fsync", fail(errno.ENOSPC))),
+    Case("disk-full-on-rename", write_to("snap"), SnapshotError, DISK_FULL, lambda home, mp: rename_fails(mp)),
+    Case("no-permission-in-the-parent", write_to("new"), SnapshotError, "check the folder's permissions",
+         patched(Path, "mkdir", fail(errno.EACCES))),
+    Case("read-only-file-system", write_to("new"), SnapshotError, "choose a folder you can write to",
+         patched(Path, "mkdir", fail(errno.EROFS))),
+    # -- reading: a manifest is untrusted input
+    Case("file-named-../../etc/passwd", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("file", "../../etc/passwd"))),
+    Case("absolute-file-name", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("file", "/etc/passwd"))),
+    Case("file-name-with-NUL", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("file", "session.parquet\0.txt"))),
+    Case("symlink-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _symlink_out),
+    Case("deeply-nested-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _deep),
+    Case("huge-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _huge),
+    Case("tables-a-list", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m.__setitem__("tables", []))),
+    Case("rows-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("rows", "2"))),
+    Case("file-a-number", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("file", 7))),
+    Case("entry-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"].__setitem__("session", "session.parquet"))),
+    Case("version-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m.__setitem__("format_version", "1"))),
+    Case("relations-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m.__setitem__("relations", "x"))),
+    Case("relation-of-wrong-types", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["relations"][0].__setitem__("model", ["x"]))),
+    Case("two-tables-one-file", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session.projects"].__setitem__("file", "SESSION.parquet"))),
+    # -- reading: careless hands
+    Case("read-a-file", read("notes.txt"), SnapshotError, "give the snapshot folder"),
+    Case("read-another-tool's-parquet", read("other_tool"), DamagedSnapshotError, "pandas.read_parquet"),
+    Case("read-a-web-app", read("site"), DamagedSnapshotError, "Give the folder of a snapshot"),
+    Case("truncated-parquet", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _truncate),
+    Case("replaced-parquet", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _replace),
+    Case("newer-format-version", read("snap"), DamagedSnapshotError, "Upgrade brainstem-pandas", _newer),
+    Case("diff-of-two-servers", lambda home: diff_snapshots(home / "snap", home / "other_server"), SnapshotError,
+         "same server and portal", _other_server),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_careless_or_hostile_case_raises_what_to_do_and_changes_nothing(case, home, monkeypatch):
+    case.setup(home, monkeypatch)
+    before = listing(home)
+    with pytest.raises(case.error) as caught:
+        case.act(home)
+    monkeypatch.undo()
+    assert type(caught.value) is case.error
+    assert case.phrase.lower() in str(caught.value).lower()
+    assert listing(home) == before  # nothing changed, nothing left behind (hidden partial folders included)
+    assert listing(home.parent)["home"] == "dir" and sorted(os.listdir(home.parent)) == ["home"]
+
+
+def test_the_table_has_every_kind_of_case():
+    assert len(CASES) >= 12
+    assert {c.error for c in CASES} == {SnapshotError, DamagedSnapshotError}
+
+
+# -- what is allowed, and leaves nothing behind ------------------------------------------------
+
+
+def assert_round_trip(path: Path) -> None:
+    got = bsp.read_snapshot(path)
+    for name, frame in frames().to_dict().items():
+        pd.testing.assert_frame_equal(got.to_dict()[name], frame, obj=name)
+
+
+def test_an_empty_folder_is_used(tmp_path):
+    (tmp_path / "empty").mkdir()
+    take(tmp_path / "empty")
+    assert_round_trip(tmp_path / "empty")
+    assert os.listdir(tmp_path) == ["empty"]
+
+
+def test_a_symlink_to_a_snapshot_is_followed_and_keeps_working(home):
+    (home / "link").symlink_to(home / "snap")
+    before = listing(home)
+    take(home / "link", server="http://new.example/")
+    assert (home / "link").is_symlink() and os.readlink(home / "link") == str(home / "snap")
+    assert bsp.read_snapshot(home / "link").manifest["server"] == "http://new.example/"
+    after = listing(home)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed and all(k.startswith("snap/") for k in changed)  # only the snapshot's own files
+    assert not [p for p in os.listdir(home) if p.startswith(".")]  # no partial or previous folder
+
+
+def test_a_symlinked_parent_and_a_dangling_link_leave_nothing_behind(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "parent").symlink_to(tmp_path / "real")
+    take(tmp_path / "parent" / "snap")
+    take(tmp_path / "parent" / "snap")  # replaced through the symlinked parent
+    assert_round_trip(tmp_path / "real" / "snap")
+    (tmp_path / "dangling").symlink_to(tmp_path / "made")
+    take(tmp_path / "dangling")  # the link's target is created; the link then works
+    assert_round_trip(tmp_path / "dangling")
+    assert sorted(os.listdir(tmp_path)) == ["dangling", "made", "parent", "real"]
+    assert os.listdir(tmp_path / "real") == ["snap"]
+
+
+def test_a_symlink_loop_is_refused(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(SnapshotError, match="Give a plain folder path"):
+        take(tmp_path / "a")
+    assert sorted(os.listdir(tmp_path)) == ["a", "b"]
+
+
+def test_diff_of_two_sources_can_be_asked_for_on_purpose(home):
+    take(home / "other", server="http://elsewhere.example/")
+    assert diff_snapshots(home / "snap", home / "other", same_source=False) == {}
+
+
+# -- a real full disk ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs mounted for this test (root only), always unmounted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}); the injected cases cover it")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_really_full_disk_is_a_snapshot_error_and_the_previous_snapshot_stays(small_disk):
+    take(small_disk / "snap")
+    before = listing(small_disk)
+    big = FrameBuilder("session")
+    # Random text does not compress: a few MB of it cannot fit in the 1 MB disk.
+    big.add_records("session", [{"id": f"s{i}", "blob": os.urandom(2000).hex()} for i in range(1500)])
+    with pytest.raises(SnapshotError, match="free some space") as caught:
+        snapshot.write_frames(big.finish(), small_disk / "snap", server="http://lab.example/", portal="private")
+    assert "previous snapshot there is intact" in str(caught.value)
+    assert listing(small_disk) == before
+    assert_round_trip(small_disk / "snap")
+
+
+# -- names from a hostile server -----------------------------------------------------------------
+
+HOSTILE_KEYS = ["../x", "a/b", "con", "NUL", "Aux.txt", "x" * 300, "Case", "case", "c\x01d", "e:f", "/abs", "..", "."]
+RECORD = {"id": "00000000-0000-0000-0000-000000000001", "name": "s1"}
+RECORD.update({key: [{"v": i, "w": key}] for i, key in enumerate(HOSTILE_KEYS)})
+
+
+def test_table_names_from_a_hostile_server_become_safe_unique_files_and_read_back_exactly(hostile, tmp_path):
+    from hostile import json_reply
+
+    server = hostile(lambda seen: json_reply({"sessions": [RECORD], "count": 1}))
+    client = bsp.connect(server.url, token="t" * 40, progress=False)
+    written = client.snapshot(tmp_path / "snap", models=["session"])
+    in_memory = client.read_linked("session")
+    assert len(server.seen) == 2  # one page for the snapshot, one for the read
+    assert {f"session.{key}" for key in HOSTILE_KEYS} <= set(written["tables"])
+    names = [entry["file"] for entry in written["tables"].values()]
+    assert all(re.fullmatch(r"[a-z0-9._-]{1,100}\.parquet", n) and not n.startswith(".") for n in names)
+    assert len({n.lower() for n in names}) == len(names)  # unique on a case-insensitive file system too
+    assert all(n.split(".")[0].split("-")[0] not in ("con", "nul", "aux") for n in names)
+    assert sorted(os.listdir(tmp_path)) == ["snap"]
+    assert sorted(os.listdir(tmp_path / "snap")) == sorted([*names, "manifest.json"])
+    back = bsp.read_snapshot(tmp_path / "snap")
+    assert list(back.to_dict()) == list(in_memory.to_dict())  # exactly the original table names
+    for name, frame in in_memory.to_dict().items():
+        pd.testing.assert_frame_equal(back.to_dict()[name], frame, obj=repr(name))
