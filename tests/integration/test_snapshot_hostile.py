@@ -142,6 +142,12 @@ def _symlink_out(home: Path, monkeypatch) -> None:
     (home / "snap" / "session.parquet").symlink_to(home / "outside.parquet")
 
 
+def _manifest_link(home: Path, monkeypatch) -> None:
+    (home / "elsewhere.json").write_bytes((home / "snap" / "manifest.json").read_bytes())
+    (home / "snap" / "manifest.json").unlink()
+    (home / "snap" / "manifest.json").symlink_to(home / "elsewhere.json")
+
+
 def _newer(home: Path, monkeypatch) -> None:
     edit_manifest(home, lambda m: m.__setitem__("format_version", 2))
 
@@ -209,6 +215,8 @@ CASES = [
     Case("home-~", lambda home: take("~"), SnapshotError, CHOOSE, _home_is),
     Case("root-/", lambda home: take("/"), SnapshotError, "Give a new folder"),
     Case("name-too-long", write_to("x" * 300), SnapshotError, "choose a shorter path"),
+    # 250 characters is a valid name, but its hidden partial sibling (".NAME.partial-PID-HEX") is not
+    Case("name-near-the-limit", write_to("y" * 250), SnapshotError, "choose a shorter path"),
     # -- writing: OS errors say what to do, the previous snapshot stays whole
     Case("disk-full-in-pyarrow", write_to("snap"), SnapshotError, DISK_FULL,
          patched(pq.ParquetWriter, "write_batch", pyarrow_disk_full)),
@@ -228,6 +236,7 @@ CASES = [
     Case("file-name-with-NUL", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(set_entry("file", "session.parquet\0.txt"))),
     Case("symlink-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _symlink_out),
+    Case("manifest-a-symlink", read("snap"), DamagedSnapshotError, "Give the folder of a snapshot", _manifest_link),
     Case("deeply-nested-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _deep),
     Case("huge-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _huge),
     Case("tables-a-list", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
@@ -274,6 +283,37 @@ def test_the_table_has_every_kind_of_case():
     assert {c.error for c in CASES} == {SnapshotError, DamagedSnapshotError}
 
 
+WRONG = [None, True, -1, "x", "../x", [], ["x"], {}, {"a": 1}]
+
+
+def _fields(manifest: dict) -> list[tuple[str, ...]]:
+    top = [(key,) for key in manifest]
+    entry = [("tables", "session", key) for key in manifest["tables"]["session"]]
+    relation = [("relations", 0, key) for key in manifest["relations"][0]]
+    return top + entry + relation + [("tables", "session"), ("relations", 0)]
+
+
+def test_a_wrong_type_in_any_field_reads_fine_or_is_a_damaged_snapshot(tmp_path):
+    take(tmp_path / "good")
+    good = json.loads((tmp_path / "good" / "manifest.json").read_text())
+    outcomes: dict[str, int] = {}
+    for where in _fields(good):
+        for value in WRONG:
+            data = json.loads(json.dumps(good))
+            target = data
+            for step in where[:-1]:
+                target = target[step]
+            target[where[-1]] = value
+            (tmp_path / "good" / "manifest.json").write_text(json.dumps(data))
+            try:
+                bsp.read_snapshot(tmp_path / "good")
+                outcomes["read"] = outcomes.get("read", 0) + 1
+            except DamagedSnapshotError:
+                outcomes["damaged"] = outcomes.get("damaged", 0) + 1
+            # anything else (KeyError, TypeError, AttributeError, ...) fails the test
+    assert outcomes["damaged"] > 100 and sum(outcomes.values()) == len(_fields(good)) * len(WRONG)
+
+
 # -- what is allowed, and leaves nothing behind ------------------------------------------------
 
 
@@ -290,16 +330,22 @@ def test_an_empty_folder_is_used(tmp_path):
     assert os.listdir(tmp_path) == ["empty"]
 
 
-def test_a_symlink_to_a_snapshot_is_followed_and_keeps_working(home):
-    (home / "link").symlink_to(home / "snap")
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_a_symlink_to_a_snapshot_is_followed_and_keeps_working(home, tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "link").symlink_to(home / "snap")
     before = listing(home)
-    take(home / "link", server="http://new.example/")
-    assert (home / "link").is_symlink() and os.readlink(home / "link") == str(home / "snap")
-    assert bsp.read_snapshot(home / "link").manifest["server"] == "http://new.example/"
+    take(elsewhere / "link", server="http://new.example/")
+    assert (elsewhere / "link").is_symlink() and os.readlink(elsewhere / "link") == str(home / "snap")
+    assert bsp.read_snapshot(elsewhere / "link").manifest["server"] == "http://new.example/"
     after = listing(home)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed and all(k.startswith("snap/") for k in changed)  # only the snapshot's own files
-    assert not [p for p in os.listdir(home) if p.startswith(".")]  # no partial or previous folder
+    assert os.listdir(elsewhere) == ["link"]  # no partial or previous folder next to the link
+    assert not [p for p in os.listdir(home) if p.startswith(".")]  # nor next to the folder it points to
 
 
 def test_a_symlinked_parent_and_a_dangling_link_leave_nothing_behind(tmp_path):
@@ -354,6 +400,16 @@ def test_a_really_full_disk_is_a_snapshot_error_and_the_previous_snapshot_stays(
     with pytest.raises(SnapshotError, match="free some space") as caught:
         snapshot.write_frames(big.finish(), small_disk / "snap", server="http://lab.example/", portal="private")
     assert "previous snapshot there is intact" in str(caught.value)
+    assert listing(small_disk) == before
+    assert_round_trip(small_disk / "snap")
+
+
+def test_a_really_read_only_file_system_is_a_snapshot_error(small_disk):
+    take(small_disk / "snap")
+    before = listing(small_disk)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    with pytest.raises(SnapshotError, match="choose a folder you can write to"):
+        take(small_disk / "snap")
     assert listing(small_disk) == before
     assert_round_trip(small_disk / "snap")
 
