@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import ConfigurationError, QueryError, UnknownNameError
+from brainstem_pandas.query_values import check_in, check_scalar, encode_value, plain_value
 
 PORTALS = ("private", "public")
 
@@ -61,6 +62,23 @@ class Target:
     path: str
 
 
+def _parts(model: catalog.Model, dotted: Any) -> list[str]:
+    """The names of a dotted field path; a QueryError for one that is not text or has an empty part."""
+    if not isinstance(dotted, str):
+        raise QueryError(
+            f"Field names are text like 'name' or 'projects.name', not {dotted!r} in a query on {model.name}."
+        )
+    parts = [p for p in dotted.split(".") if p]
+    if not parts:
+        raise QueryError(f"Empty field name in a query on {model.name}.")
+    if len(parts) != dotted.count(".") + 1:
+        raise QueryError(
+            f"{dotted!r} has an empty part; write FIELD or FIELD.OPERATOR, e.g. 'name' or 'name.icontains' "
+            f"(a query on {model.name})."
+        )
+    return parts
+
+
 def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -> Target:
     """Follow ``dotted`` (e.g. ``projects.name.icontains``) through the catalog.
 
@@ -76,9 +94,7 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
     >>> resolve(catalog.model("session"), "projects.name.icontains").operator
     'icontains'
     """
-    parts = [p for p in dotted.split(".") if p]
-    if not parts:
-        raise QueryError(f"Empty field name in a query on {model.name}.")
+    parts = _parts(model, dotted)
     operator = "exact"
     if allow_operator and len(parts) > 1 and parts[-1] in ALL_OPERATORS:
         operator = parts.pop()
@@ -112,36 +128,16 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
     return Target(field=field, operator=operator, path=".".join(parts))
 
 
-def encode_value(value: Any) -> str:
-    """One filter value as the API expects it (booleans lower case, datetimes ISO 8601 UTC).
-
-    Examples
-    --------
-    >>> encode_value(True), encode_value(date(2024, 5, 1)), encode_value(3)
-    ('true', '2024-05-01', '3')
-    >>> encode_value(datetime(2024, 5, 1, 12, tzinfo=timezone.utc))
-    '2024-05-01T12:00:00Z'
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        # A naive datetime is taken as UTC, the API's time zone.
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None:
-        raise QueryError("None is not a filter value; use the 'isnull' operator, e.g. {'field.isnull': True}.")
-    return str(value)
-
-
 def _check_value(target: Target, value: Any, key: str) -> None:
     if target.operator == "in":
-        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
             raise QueryError(f"Filter {key!r} needs a list of values, e.g. {{{key!r}: ['a', 'b']}}.")
+        for item in value:
+            check_scalar(item, key)
         return
     if isinstance(value, (list, tuple, set)):
         raise QueryError(f"Filter {key!r} got a list; use {target.path + '.in'!r} to match any of several values.")
+    check_scalar(value, key)
     if target.operator == "isnull" and not isinstance(value, bool):
         raise QueryError(f"Filter {key!r} needs True or False.")
     kind = target.field.type
@@ -164,22 +160,6 @@ def _check_value(target: Target, value: Any, key: str) -> None:
             raise QueryError(f"Filter {key!r}: {value!r} is not an integer; pass a whole number, e.g. 3.") from None
 
 
-def _check_in(key: str, path: str, encoded: list[str]) -> None:
-    if not encoded:
-        # No parameter would be sent at all, and the server would answer every record.
-        raise QueryError(
-            f"Filter {key!r} got an empty list, which matches nothing; leave the read out "
-            f"(or the filter, to match everything)."
-        )
-    for text in encoded:
-        # The server (dynamic-rest) reads an 'in' value like "[a,b]" as the two values a and b.
-        if text.startswith("[") and text.endswith("]") and "," in text:
-            raise QueryError(
-                f"Filter {key!r}: the server would read {text!r} as a list of values, so it "
-                f"cannot be matched with 'in'; use {{{path!r}: {text!r}}} for it instead."
-            )
-
-
 def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """``filter{...}`` parameters for ``filters``, validated against the catalog."""
     params: list[tuple[str, str]] = []
@@ -196,7 +176,7 @@ def filter_params(model: catalog.Model, filters: Mapping[str, Any] | None) -> li
         seen[name] = key
         encoded = [encode_value(v) for v in (value if target.operator == "in" else [value])]
         if target.operator == "in":
-            _check_in(key, target.path, encoded)
+            check_in(key, target.path, encoded)
         params += [(f"filter{{{name}}}", text) for text in encoded]
     return params
 
@@ -211,7 +191,7 @@ def sort_params(
     >>> sort_params(catalog.model("session"), ["-date_time"])
     [('sort[]', '-date_time'), ('sort[]', 'id')]
     """
-    keys = [sort] if isinstance(sort, str) else list(sort or [])
+    keys = [sort] if isinstance(sort, str) else list(_listed(sort, "sort", "['-date_time', 'name']"))
     out = []
     for key in keys:
         name = key[1:] if key.startswith("-") else key
@@ -230,7 +210,9 @@ def include_params(model: catalog.Model, include: Iterable[str] | str | None) ->
     >>> include_params(catalog.model("subject"), ["procedures.brain_region", "strain.*"])
     [('include[]', 'procedures.brain_region.*'), ('include[]', 'strain.*')]
     """
-    items = [include] if isinstance(include, str) else list(include or [])
+    items = (
+        [include] if isinstance(include, str) else list(_listed(include, "include", "['projects', 'behaviors.setup']"))
+    )
     out = []
     for item in items:
         path = item[:-2] if item.endswith(".*") else item.rstrip(".")
@@ -281,22 +263,22 @@ def check_portal(portal: Any) -> str:
     return str(portal)
 
 
-def plain_value(value: Any) -> Any:
-    """A filter value as JSON for a manifest: lists stay lists, everything else as the API gets it.
+def _listed(value: Any, what: str, example: str) -> tuple[str, ...]:
+    """``value`` (names) as a tuple of text; anything else, a QueryError saying how to write it."""
+    if value is None:
+        return ()
+    if isinstance(value, (Mapping, bytes)) or not isinstance(value, Iterable):
+        raise QueryError(f"{what} must be a list of names like {example}, not {type(value).__name__} {value!r:.60}.")
+    names = tuple(value)
+    wrong = [n for n in names if not isinstance(n, str)]
+    if wrong:
+        raise QueryError(f"{what} must be a list of names like {example}; {wrong[0]!r} is not text.")
+    return names
 
-    Examples
-    --------
-    >>> plain_value([date(2024, 5, 1), True])
-    ['2024-05-01', 'true']
-    """
-    if isinstance(value, (list, tuple, set)):
-        return [encode_value(v) for v in value]
-    return encode_value(value)
 
-
-def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
+def _names(value: Iterable[str] | str | None, what: str) -> tuple[str, ...]:
     # One name or several, as a tuple; the names themselves are checked against the catalog later.
-    return (value,) if isinstance(value, str) else tuple(value or ())
+    return (value,) if isinstance(value, str) else _listed(value, what, "['name']")
 
 
 @dataclass(frozen=True)
@@ -339,8 +321,8 @@ class Query:
         fix = object.__setattr__
         fix(self, "model", spec.name)
         fix(self, "filters", MappingProxyType(dict(self.filters or {})))
-        fix(self, "sort", _names(self.sort))
-        fix(self, "include", _names(self.include))
+        fix(self, "sort", _names(self.sort, "sort"))
+        fix(self, "include", _names(self.include, "include"))
         fix(self, "params", tuple(build_params(spec, filters=self.filters, sort=self.sort, include=self.include)))
 
     def __hash__(self) -> int:
@@ -443,7 +425,9 @@ def queries(
         model = catalog.model(name).name
         inc = _for_model(include, model, names, "include", list)
         flt = _for_model(filters, model, names, "filters", dict)
-        out.append(Query(model, filters=flt or {}, sort=_names(sort), include=_names(inc), portal=portal))
+        out.append(
+            Query(model, filters=flt or {}, sort=_names(sort, "sort"), include=_names(inc, "include"), portal=portal)
+        )
     return out
 
 

@@ -33,7 +33,7 @@ from brainstem_pandas.frames.dtypes import (
     pandas_dtype,
     schema,
 )
-from brainstem_pandas.frames.linked import LinkedFrames, Relation
+from brainstem_pandas.frames.linked import LinkedFrames, NotInFramesError, Relation
 from brainstem_pandas.frames.plan import CastFailed, Plan
 from brainstem_pandas.frames.records import nested_records, records_frame
 from brainstem_pandas.frames.store import Layout
@@ -47,6 +47,7 @@ __all__ = [
     "FrameBuilder",
     "Layout",
     "LinkedFrames",
+    "NotInFramesError",
     "Plan",
     "Relation",
     "TypeConflictWarning",

@@ -10,15 +10,35 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
+from brainstem_pandas.errors import BrainstemError, QueryError, UnknownNameError, close_names
 from brainstem_pandas.frames.layout import INDEX, POSITION, parent_column, split_table_name, table_name
 
 _How = Literal["left", "right", "outer", "inner"]
+_HOWS = ("left", "right", "outer", "inner")
+
+
+class NotInFramesError(UnknownNameError, KeyError):
+    """A table, relation or record these frames do not hold (also a KeyError, as any mapping raises).
+
+    Examples
+    --------
+    >>> isinstance(NotInFramesError("'x' is not a table here", "x", ["session"]), KeyError)
+    True
+    """
+
+    def __init__(self, message: str, name: Any = None, choices: Iterable[str] = ()) -> None:
+        self.suggestions = close_names(str(name), choices) if name is not None else []
+        hint = f" Did you mean {', '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
+        BrainstemError.__init__(self, message + hint)
+
+    def __str__(self) -> str:  # the message itself, not KeyError's quoted repr of it
+        return Exception.__str__(self)
 
 
 @dataclass(frozen=True)
@@ -81,9 +101,11 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         for store in (self.tables, self.links, self.children):
             if name in store:
                 return store[name]
-        raise KeyError(
+        raise NotInFramesError(
             f"{name!r} is not a table here; tables: {', '.join(self.tables)}; "
-            f"links: {', '.join(self.links) or 'none'}; children: {', '.join(self.children) or 'none'}"
+            f"links: {', '.join(self.links) or 'none'}; children: {', '.join(self.children) or 'none'}.",
+            name,
+            list(self.to_dict()),
         )
 
     def __iter__(self) -> Iterator[str]:
@@ -108,7 +130,13 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         key = table_name(left, relation)
         if key not in self.relations:
             known = sorted(field for model, field in map(split_table_name, self.relations) if model == left and field)
-            raise KeyError(f"{left} has no relation {relation!r} here; relations: {', '.join(known) or 'none'}")
+            raise NotInFramesError(
+                f"{left} has no relation {relation!r} here; relations: {', '.join(known) or 'none'}"
+                + ("" if left in self.tables else f" ({left!r} is not a table here: {', '.join(self.tables)})")
+                + ".",
+                relation,
+                known,
+            )
         return self.relations[key]
 
     def merge(self, left: str, relation: str, how: _How = "left") -> pd.DataFrame:
@@ -124,6 +152,8 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         >>> lf.merge("session", "projects").columns[:4].tolist()
         ['session_id', 'project_id', 'position', 'name']
         """
+        if how not in _HOWS:
+            raise QueryError(f"how={how!r} is not a join; use one of {', '.join(map(repr, _HOWS))}.")
         rel = self._relation(left, relation)
         base = self.tables[left]
         right = self.tables.get(rel.target)
@@ -161,6 +191,10 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
             other = self.tables[rel.model]
             keep.setdefault(rel.model, set()).update(other.index[other[rel.field] == id])
 
+    def _first(self, model: str) -> Any:
+        index = self.tables[model].index
+        return index[0] if len(index) else None
+
     def related(self, model: str, id: Any) -> LinkedFrames:
         """One record's neighbourhood: the record and every row one link away.
 
@@ -173,9 +207,17 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         (True, True)
         """
         if model not in self.tables:
-            raise KeyError(f"{model!r} is not a table here; tables: {', '.join(self.tables)}")
-        if id not in self.tables[model].index:
-            raise KeyError(f"no {model} with id {id!r}")
+            raise NotInFramesError(
+                f"{model!r} is not a table here; tables: {', '.join(self.tables)}.", model, self.tables
+            )
+        try:
+            found = id in self.tables[model].index
+        except TypeError:  # an unhashable id (a list, a dict)
+            found = False
+        if not found:
+            raise NotInFramesError(
+                f"No {model} with id {id!r} here; pass one of lf[{model!r}].index (e.g. {self._first(model)!r})."
+            )
         keep: dict[str, set[Any]] = {model: {id}}
         links: dict[str, pd.DataFrame] = {}
         for rel in self.relations.values():
