@@ -22,7 +22,6 @@ redirected, and refused over plain http to a host that is not loopback.
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 import webbrowser
@@ -31,8 +30,16 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from brainstem_pandas.errors import APIError, AuthenticationError, NotFoundError, ResponseError, TransportError
+from brainstem_pandas.errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    ResponseError,
+    TransportError,
+)
 from brainstem_pandas.transport import RetryPolicy, Transport, check_secure
+from brainstem_pandas.transport.secret import Secret
+from brainstem_pandas.transport.token_cache import load_cached_token, logout, save_token, token_file
 
 ENV_TOKENS = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 # Renew access tokens this long before they expire.
@@ -41,86 +48,33 @@ AUTH_TIMEOUT = (10.0, 30.0)
 # Sign-in and refresh requests are retried like reads (5xx, 429, resets), but give up sooner:
 # a person may be waiting (about 4 s of backoff in all).
 SIGN_IN_RETRY = RetryPolicy(attempts=5, max_wait=30.0)
+# Keys of sign-in answers whose values are secrets.
+SECRET_KEYS = frozenset({"access", "refresh", "token", "device_code"})
 
 
-def token_file() -> Path:
-    """The token cache file shared with the official BrainSTEM tools."""
-    return Path.home() / ".config" / "brainstem" / "token"
-
-
-def load_cached_token(path: Path | None = None) -> str | None:
-    """The cached token, or None when there is none."""
-    path = path or token_file()
-    try:
-        text = path.read_text().strip()
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        return None
-    return text or None
-
-
-def save_token(token: str, path: Path | None = None) -> Path:
-    """Write ``token`` to the cache file: file 0600, its folder 0700, never world-readable.
-
-    The folder is locked (0700) when it is the official ``~/.config/brainstem``
-    or is created here; an existing folder chosen through ``path`` (a project
-    folder, ``/tmp``) keeps its mode, since other people may rely on it.
-
-    Examples
-    --------
-    >>> oct(save_token("abc", tmp / "token").stat().st_mode & 0o777)
-    '0o600'
-    """
-    path = path or token_file()
-    folder = path.parent
-    if path == token_file() or not folder.exists():
-        # Every folder created on the way (e.g. ~/.config) is private too: mkdir(parents=True)
-        # would give the parents the umask's mode, which may let others in.
-        for missing in reversed([p for p in (folder, *folder.parents) if not p.exists()]):
-            missing.mkdir(mode=stat.S_IRWXU, exist_ok=True)
-            missing.chmod(stat.S_IRWXU)  # mkdir's mode is masked by the umask
-        folder.chmod(stat.S_IRWXU)
-    # Create with 0600, and narrow a file that exists with wider modes before
-    # writing: no moment where the token is readable by others.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token)
-    return path
-
-
-def logout(path: Path | None = None) -> bool:
-    """Remove the cached token; True if there was one."""
-    path = path or token_file()
-    try:
-        path.unlink()
-        return True
-    except FileNotFoundError:
-        return False
-
-
-def find_token(token: str | None = None, path: Path | None = None) -> tuple[str | None, str]:
-    """The first token found, and where it came from (for messages, never the token).
+def find_token(token: str | Secret | None = None, path: Path | None = None) -> tuple[Secret | None, str]:
+    """The first token found (a :class:`Secret`), and where it came from (for messages, never the token).
 
     Examples
     --------
     >>> find_token("abc")
-    ('abc', 'argument')
+    (Secret('***'), 'argument')
     """
+    token = Secret.of(token)
     if token:
-        return _sendable(token.strip(), "argument")
+        return _sendable(Secret(token.reveal().strip()), "argument")
     for name in ENV_TOKENS:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return _sendable(value, f"environment variable {name}")
+        if os.environ.get(name, "").strip():
+            return _sendable(Secret(os.environ[name].strip()), f"environment variable {name}")
     cached = load_cached_token(path)
     if cached:
         return _sendable(cached, f"token file {path or token_file()}")
     return None, ""
 
 
-def _sendable(token: str, source: str) -> tuple[str, str]:
+def _sendable(token: Secret, source: str) -> tuple[Secret, str]:
     """``token`` and its source, once sure it fits in a header (else the HTTP library fails, quoting it)."""
-    bad = next((c for c in token if not "!" <= c <= "~"), None)
+    bad = next((c for c in token.reveal() if not "!" <= c <= "~"), None)
     if bad is None:
         return token, source
     what = (
@@ -141,13 +95,13 @@ def _sendable(token: str, source: str) -> tuple[str, str]:
 class StaticToken:
     """A personal access token: sent as is, never renewed."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
+    def __init__(self, token: str | Secret) -> None:
+        self._token = Secret(token)
 
-    def header(self) -> str | None:
-        return f"Bearer {self._token}"
+    def header(self) -> Secret | None:
+        return Secret("Bearer " + self._token.reveal())
 
-    def renew(self, failed_header: str | None) -> bool:
+    def renew(self, failed_header: Secret | None) -> bool:
         return False
 
     def __repr__(self) -> str:
@@ -163,28 +117,32 @@ class TokenPair:
     once when several threads notice the expiry together.
     """
 
-    access: str
-    refresh: str
+    access: Secret
+    refresh: Secret
     expires_at: float
     refresh_url: str
     lifetime: float = 0.0
     transport: Transport | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        # Strings are accepted and held as Secrets from here on.
+        self.access, self.refresh = Secret(self.access), Secret(self.refresh)
+
     def __repr__(self) -> str:
         return f"TokenPair(access=***, refresh=***, expires_in={self.expires_at - time.time():.0f}s)"
 
-    def header(self) -> str | None:
+    def header(self) -> Secret | None:
         # Renew a minute early, or halfway for tokens that live less than two minutes.
         margin = min(REFRESH_MARGIN, self.lifetime / 2) if self.lifetime > 0 else REFRESH_MARGIN
         if time.time() > self.expires_at - margin:
             self._refresh(self.access)
-        return f"Bearer {self.access}"
+        return Secret("Bearer " + self.access.reveal())
 
-    def renew(self, failed_header: str | None) -> bool:
-        return self._refresh(failed_header.split(" ", 1)[-1] if failed_header else self.access)
+    def renew(self, failed_header: Secret | None) -> bool:
+        return self._refresh(Secret(failed_header.reveal().split(" ", 1)[-1]) if failed_header else self.access)
 
-    def _refresh(self, stale_access: str) -> bool:
+    def _refresh(self, stale_access: Secret) -> bool:
         with self._lock:
             if stale_access != self.access:
                 return True  # another thread already renewed
@@ -198,12 +156,24 @@ class TokenPair:
                     f"{exc} The sign-in has ended (the refresh token expired or was used elsewhere): sign in again.",
                     status=exc.status,
                 ) from exc
-            if "access" not in data or "refresh" not in data:
-                raise AuthenticationError("The refresh token was rejected (expired or already used). Sign in again.")
+            if not isinstance(data.get("access"), Secret) or not isinstance(data.get("refresh"), Secret):
+                raise AuthenticationError(
+                    f"{self.refresh_url} answered without a new access/refresh pair; sign in again, and tell "
+                    "the server's admins if it keeps happening."
+                )
             self.access, self.refresh = data["access"], data["refresh"]
-            self.lifetime = float(data.get("expires_in") or 3600)
+            self.lifetime = _lifetime(data)
             self.expires_at = time.time() + self.lifetime
             return True
+
+
+def _lifetime(data: dict[str, Any]) -> float:
+    """The ``expires_in`` of a sign-in answer (an hour when absent or not a positive number)."""
+    try:
+        seconds = float(data.get("expires_in") or 3600)
+    except (TypeError, ValueError):
+        return 3600.0
+    return seconds if 0 < seconds < float("inf") else 3600.0
 
 
 def sign_in_transport(url: str) -> Transport:
@@ -242,12 +212,21 @@ def _post_json(url: str, payload: dict[str, Any], transport: Transport | None = 
         raise AuthenticationError(f"POST {url}: this server does not offer this sign-in method.", status=404) from None
     except APIError as exc:
         said = exc.detail.rstrip(". ") or "(no detail)"
-        raise AuthenticationError(f"POST {url} answered {exc.status}: {said}.", status=exc.status) from None
-    return data if isinstance(data, dict) else {}
+        advice = " Try again later; if it persists, tell the server's admins." if (exc.status or 0) >= 500 else ""
+        raise AuthenticationError(f"POST {url} answered {exc.status}: {said}.{advice}", status=exc.status) from None
+    if not isinstance(data, dict):
+        return {}
+    # Held as Secrets from the moment they arrive: no later frame holds them in the clear.
+    return {k: Secret(v) if k in SECRET_KEYS and isinstance(v, str) else v for k, v in data.items()}
 
 
 def password_login(
-    base_url: str, email: str, password: str, *, allow_insecure_http: bool = False, transport: Transport | None = None
+    base_url: str,
+    email: str,
+    password: str | Secret,
+    *,
+    allow_insecure_http: bool = False,
+    transport: Transport | None = None,
 ) -> TokenPair:
     """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
 
@@ -261,6 +240,7 @@ def password_login(
     >>> pair
     TokenPair(access=***, refresh=***, expires_in=...s)
     """
+    password = Secret(password)  # from here on no frame holds it in the clear
     root = base_url.rstrip("/")
     check_secure(root, allow_insecure_http, "a password")
     transport = transport or sign_in_transport(root)
@@ -273,14 +253,18 @@ def password_login(
             f"{exc} Check the email and password, or connect with a personal access token (bsp.connect(token=...)).",
             status=exc.status,
         ) from exc
-    if "access" not in data or "refresh" not in data:
-        raise AuthenticationError(f"{root}/api/auth/token/ gave no access/refresh pair.")
+    if not isinstance(data.get("access"), Secret) or not isinstance(data.get("refresh"), Secret):
+        raise AuthenticationError(
+            f"{root}/api/auth/token/ gave no access/refresh pair: this server may not offer password "
+            "sign-in; connect with a personal access token (bsp.connect(token=...)) instead."
+        )
+    lifetime = _lifetime(data)
     return TokenPair(
         access=data["access"],
         refresh=data["refresh"],
-        expires_at=time.time() + float(data.get("expires_in") or 3600),
+        expires_at=time.time() + lifetime,
         refresh_url=f"{root}/api/auth/token/refresh/",
-        lifetime=float(data.get("expires_in") or 3600),
+        lifetime=lifetime,
         transport=transport,
     )
 
@@ -290,7 +274,7 @@ class DeviceLogin:
     """A started device authorization: what to show the user, and how to finish it."""
 
     base_url: str
-    device_code: str
+    device_code: Secret
     user_code: str
     verification_uri: str
     verification_uri_complete: str
@@ -301,15 +285,17 @@ class DeviceLogin:
     def __repr__(self) -> str:
         return f"DeviceLogin(user_code={self.user_code!r}, url={self.verification_uri_complete!r})"
 
-    def poll_once(self) -> str | None:
-        """Ask once: the token when approved, None while pending; raises on refusal."""
+    def poll_once(self) -> Secret | None:
+        """Ask once: the token (a :class:`Secret`) when approved, None while pending; raises on refusal."""
         data = _post_json(f"{self.base_url}/api/auth/device/token/", {"device_code": self.device_code}, self.transport)
-        if data.get("status") == "success" and data.get("token"):
-            return str(data["token"])
+        if data.get("status") == "success" and isinstance(data.get("token"), Secret) and data["token"]:
+            return data["token"]
         if data.get("status") == "authorization_pending":
             return None
         if data.get("error") == "slow_down":  # RFC 8628: poll less often, keep waiting
             self.interval += 5
+            return None
+        if data.get("error") == "authorization_pending":
             return None
         reasons = {
             "access_denied": "the sign-in was denied in the browser",
@@ -324,7 +310,7 @@ class DeviceLogin:
         timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         cancelled: Callable[[], bool] = lambda: False,
-    ) -> str:
+    ) -> Secret:
         """Poll at the server's interval until approved, refused or ``timeout`` seconds pass.
 
         The last poll happens at the deadline, so an approval in the final
@@ -372,18 +358,27 @@ def start_device_login(
     try:
         return DeviceLogin(
             base_url=root,
-            device_code=data["device_code"],
-            user_code=data["user_code"],
+            device_code=Secret(data["device_code"]),
+            user_code=str(data["user_code"]),
             verification_uri=data["verification_uri"],
             verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
-            interval=float(data.get("interval") or 5),
-            expires_in=float(data.get("expires_in") or 900),
+            interval=_seconds(data.get("interval"), 5.0, 1.0),
+            expires_in=_seconds(data.get("expires_in"), 900.0, 1.0),
             transport=transport,
         )
-    except KeyError as missing:
+    except (KeyError, TypeError) as missing:
         raise AuthenticationError(
             f"{root}/api/auth/device/ answered without {missing}; this server does not offer browser sign-in."
         ) from None
+
+
+def _seconds(value: Any, default: float, least: float) -> float:
+    """A number of seconds from a server answer: ``default`` when absent or not a number, at least ``least``."""
+    try:
+        seconds = float(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+    return max(seconds, least) if seconds < float("inf") else default
 
 
 def device_login(
@@ -393,8 +388,8 @@ def device_login(
     timeout: float | None = None,
     show: Callable[[str], None] | None = None,
     allow_insecure_http: bool = False,
-) -> str:
-    """Run the whole browser sign-in and return a personal access token.
+) -> Secret:
+    """Run the whole browser sign-in and return a personal access token (a :class:`Secret`).
 
     Parameters
     ----------
@@ -421,3 +416,19 @@ def device_login(
     token = login.wait(timeout)
     show("Signed in.")
     return token
+
+
+__all__ = [
+    "DeviceLogin",
+    "StaticToken",
+    "TokenPair",
+    "device_login",
+    "find_token",
+    "load_cached_token",
+    "logout",
+    "password_login",
+    "save_token",
+    "sign_in_transport",
+    "start_device_login",
+    "token_file",
+]

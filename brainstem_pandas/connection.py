@@ -18,7 +18,8 @@ from brainstem_pandas.client import Client, SnapshotClient
 from brainstem_pandas.errors import AuthenticationError, ConfigurationError
 from brainstem_pandas.query import check_portal
 from brainstem_pandas.sources import DEFAULT_URL
-from brainstem_pandas.transport import Credentials, RetryPolicy
+from brainstem_pandas.transport import Credentials, RetryPolicy, check_url
+from brainstem_pandas.transport.secret import Secret
 
 
 def _interactive() -> bool:
@@ -42,17 +43,17 @@ def server_url(url: str | None = None) -> str:
 
 def connect(
     url: str | None = None,
-    token: str | None = None,
+    token: str | Secret | None = None,
     portal: str = "private",
     *,
     email: str | None = None,
-    password: str | None = None,
+    password: str | Secret | None = None,
     interactive: bool | None = None,
     remember: bool = True,
     open_browser: bool = True,
     workers: int = 8,
     progress: bool = True,
-    timeout: tuple[float, float] = (10.0, 120.0),
+    timeout: tuple[float, float] | tuple[float, float, float] = (10.0, 120.0),
     retry: RetryPolicy | None = None,
     allow_insecure_http: bool = False,
     token_path: str | Path | None = None,
@@ -67,6 +68,9 @@ def connect(
     cached when ``remember``. The public portal needs no token. ``snapshot=path``
     answers from a snapshot folder instead, offline (a ``SnapshotClient``).
 
+    A URL with credentials (``https://name:password@host``) is refused (ConfigurationError):
+    pass ``token=`` (or ``email=``, ``password=``). ``timeout``: (connect, read[, whole answer]).
+
     Examples
     --------
     >>> public = connect(sandbox.url, portal="public", token_path=tmp / "none", progress=False)
@@ -76,16 +80,22 @@ def connect(
     >>> connect(snapshot=tmp / "snap")
     <brainstem_pandas.SnapshotClient ... (offline; taken from http://127.0.0.1:..., portal=private, ...)>
     """
+    token, password = Secret.of(token), Secret.of(password)  # first: tracebacks show locals
     if snapshot is not None:
-        if url or token or email or password:
-            raise ConfigurationError("Pass either snapshot= (offline) or a server and credentials, not both.")
-        return SnapshotClient(snapshot, progress=progress)
+        return _offline(snapshot, progress, url, token, email, password)
     check_portal(portal)
+    check_url(server_url(url))
     path = Path(token_path) if token_path else None
     sign_in = _SignIn(server_url(url), email, password, interactive, remember, open_browser, path, allow_insecure_http)
     credentials, source = sign_in.credentials(token, portal)
     http: dict[str, Any] = dict(timeout=timeout, retry=retry, allow_insecure_http=allow_insecure_http)
     return Client(sign_in.url, credentials, source=source, portal=portal, workers=workers, progress=progress, **http)
+
+
+def _offline(snapshot: str | Path, progress: bool, *online: Any) -> SnapshotClient:
+    if any(online):
+        raise ConfigurationError("Pass either snapshot= (offline) or a server and credentials, not both.")
+    return SnapshotClient(snapshot, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,14 @@ class _SignIn:
 
     url: str
     email: str | None
-    password: str | None
+    password: Secret | None
     interactive: bool | None
     remember: bool
     open_browser: bool
     token_path: Path | None
     allow_insecure_http: bool
 
-    def credentials(self, token: str | None, portal: str) -> tuple[Credentials | None, str]:
+    def credentials(self, token: Secret | None, portal: str) -> tuple[Credentials | None, str]:
         """The first credentials found, in connect's order, and where they came from."""
         if self.email or self.password:
             if not (self.email and self.password):
@@ -149,7 +159,7 @@ def login(
     token = auth.device_login(url, open_browser=open_browser, timeout=timeout, allow_insecure_http=allow_insecure_http)
     if remember:
         auth.save_token(token, Path(token_path) if token_path else None)
-    return token
+    return token.reveal()  # the caller asked for it; revealed on the way out only
 
 
 def logout(token_path: str | Path | None = None) -> bool:

@@ -10,6 +10,14 @@ import requests
 from brainstem_pandas.errors import RateLimitError, ResponseError, ValidationError, error_class, truncate
 
 
+class Incomplete(ResponseError):
+    """A success whose body starts as JSON but does not parse: cut short (or garbled) on the way; retried."""
+
+    def __init__(self, method: str, url: str, problem: str, status: int | None = None) -> None:
+        super().__init__(method, url, problem, status)
+        self.problem = problem
+
+
 def decode(method: str, response: requests.Response, retry_after: float | None = None, attempts: int = 1) -> Any:
     """The JSON of ``response`` (None for 204), or the typed error its status or body calls for.
 
@@ -18,7 +26,8 @@ def decode(method: str, response: requests.Response, retry_after: float | None =
     APIError
         (a subclass per status) for an error status; ``attempts`` and ``retry_after`` are noted on it.
     ResponseError
-        For a successful answer that is not JSON, or empty where JSON was expected.
+        For a successful answer that is not JSON, or empty where JSON was expected, or nested too
+        deeply; :class:`Incomplete` when it starts as JSON and breaks off.
     """
     url, status = response.url, response.status_code
     # Decode bytes directly: requests' .text guesses the charset of JSON answers
@@ -28,10 +37,11 @@ def decode(method: str, response: requests.Response, retry_after: float | None =
     body: Any = None
     text = ""
     if raw.strip():
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            text = raw.decode("utf-8", errors="replace")
+        # Only an answer without framing (no Content-Length, not chunked: the end is wherever the
+        # connection closed) can be cut short unnoticed; a framed one that breaks is simply not JSON.
+        framed = "Content-Length" in response.headers or "chunked" in response.headers.get("Transfer-Encoding", "")
+        body, text = _parse(method, url, raw, status, framed)
+        if body is None and text:
             if status < 400:
                 looks = "HTML" if "html" in ctype or text.lstrip().startswith("<") else "text"
                 raise ResponseError(
@@ -54,6 +64,22 @@ def decode(method: str, response: requests.Response, retry_after: float | None =
             status,
         )
     return body
+
+
+def _parse(method: str, url: str, raw: bytes, status: int, framed: bool) -> tuple[Any, str]:
+    """(the JSON of ``raw``, "") or (None, its text) when it is not JSON."""
+    try:
+        return json.loads(raw), ""
+    except RecursionError:
+        pass
+    except ValueError as exc:
+        if status < 400 and not framed and raw.lstrip()[:1] in (b"{", b"["):
+            # Starts as JSON, then breaks: the body was cut short (a connection closed early
+            # without a Content-Length to tell), so another try may well succeed.
+            where = f"byte {getattr(exc, 'pos', 0)} of {len(raw)}"
+            raise Incomplete(method, url, f"the JSON breaks off at {where}", status) from None
+        return None, raw.decode("utf-8", errors="replace")
+    raise ResponseError(method, url, "the answer is JSON nested too deeply to read; tell the server's admins", status)
 
 
 def _detail_and_errors(body: Any) -> tuple[str, dict[str, list[str]]]:

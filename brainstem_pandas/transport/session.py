@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.auth import AuthBase
 
 from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import ConfigurationError, ResponseError, TransportError
-from brainstem_pandas.transport.answers import decode
-from brainstem_pandas.transport.origins import check_secure, origin
+from brainstem_pandas.transport.answers import Incomplete, decode
+from brainstem_pandas.transport.body import MAX_BODY, CutShort, Overdue, TooLarge, read_body
+from brainstem_pandas.transport.origins import ambiguity, check_secure, check_url, origin, safe_url
 from brainstem_pandas.transport.retry import (
     IDEMPOTENT,
     MAX_PACED,
@@ -26,20 +30,69 @@ from brainstem_pandas.transport.retry import (
     server_wait,
     stop_if_cancelled,
 )
+from brainstem_pandas.transport.secret import Secret
 
 log = logging.getLogger("brainstem_pandas")
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Longest time for one whole answer (connect, headers and body), whatever the per-read timeout.
+DEADLINE = 300.0
+Timeout = tuple[float, float] | tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failed try, summarised: the exception itself is dropped, since its frames (requests',
+    urllib3's) hold the raw request headers, the token among them."""
+
+    name: str
+    text: str
+
+
+class _Bearer(AuthBase):
+    """Sets the ``Authorization`` header while requests prepares the request: no frame of ours holds it in the clear."""
+
+    def __init__(self, header: Secret) -> None:
+        self.header = header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.header.reveal()
+        return request
+
+
+class _Anonymous(AuthBase):
+    """No ``Authorization`` at all (not even one requests would take from ~/.netrc or the URL)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        return request
+
+
+_NO_AUTH = _Anonymous()
+_RENEWED = Fault("renewed", "a 401 cured by fresh credentials")
+
+
+def _json_bytes(payload: Any) -> bytes | None:
+    """``payload`` as JSON bytes, revealing the :class:`Secret` values it holds (to be sent)."""
+    if payload is None:
+        return None
+    return json.dumps(payload, default=reveal_secret).encode()
+
+
+def reveal_secret(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class Credentials(Protocol):
     """Something that yields an ``Authorization`` header and can try to renew it."""
 
-    def header(self) -> str | None:
-        """The header value, e.g. ``"Bearer abc"``, or None for anonymous access."""
+    def header(self) -> Secret | None:
+        """The header value, e.g. ``Secret("Bearer abc")``, or None for anonymous access."""
 
-    def renew(self, failed_header: str | None) -> bool:
+    def renew(self, failed_header: Secret | None) -> bool:
         """Try to get fresh credentials after a 401; True if a retry may help."""
 
 
@@ -52,8 +105,10 @@ class Transport:
         Server root, e.g. ``"https://www.brainstem.org"``.
     credentials : Credentials, optional
         Supplies the ``Authorization`` header; None for anonymous requests.
-    timeout : (float, float)
-        Connect and read timeouts in seconds.
+    timeout : (float, float) or (float, float, float)
+        Connect and read timeouts in seconds (each per socket operation), and optionally a
+        deadline for each whole answer, connect to last byte (default :data:`DEADLINE`): a
+        body trickled slowly ends there, and is retried like a read timeout.
     retry : RetryPolicy
         Retry limits.
     pool_size : int
@@ -64,6 +119,9 @@ class Transport:
         Follow redirects (the token only ever goes to this server); False raises a
         :class:`~brainstem_pandas.errors.ResponseError` naming the ``location`` instead
         (sign-in requests: a password is never sent on).
+    max_body : int
+        Largest answer body held in memory, decoded (default 512 MiB); a larger one is a
+        :class:`~brainstem_pandas.errors.ResponseError`, read no further than the cap.
     adapter : requests.adapters.BaseAdapter, optional
         Sends the requests instead of a pooled ``HTTPAdapter``, e.g. a
         :class:`brainstem_pandas.testing.MockTransport` answering without a server.
@@ -80,24 +138,26 @@ class Transport:
         base_url: str,
         credentials: Credentials | None = None,
         *,
-        timeout: tuple[float, float] = (10.0, 120.0),
+        timeout: Timeout = (10.0, 120.0),
         retry: RetryPolicy | None = None,
         pool_size: int = 8,
         allow_insecure_http: bool = False,
         follow_redirects: bool = True,
+        max_body: int = MAX_BODY,
         adapter: BaseAdapter | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(
-                f"Server URL {base_url!r} needs a scheme and a host: write it like "
-                "https://www.brainstem.org (or http://127.0.0.1:8000 for a local sandbox)."
-            )
+        # Credentials in the URL are refused (not stripped): requests would send them as Basic
+        # auth instead of the token, and every repr, message and log would show the password.
+        check_url(base_url)
         if credentials is not None:
             check_secure(base_url, allow_insecure_http)
+        if len(timeout) not in (2, 3):
+            raise ConfigurationError("timeout is (connect, read) or (connect, read, whole answer), in seconds.")
         self.base_url = base_url.rstrip("/") + "/"
         self.credentials = credentials
-        self.timeout = timeout
+        self.timeout = (float(timeout[0]), float(timeout[1]))
+        self.deadline = float(timeout[2]) if len(timeout) == 3 else DEADLINE
+        self.max_body = max_body
         self.retry = retry or RetryPolicy()
         self.follow_redirects = follow_redirects
         self._origin = origin(self.base_url)
@@ -108,6 +168,8 @@ class Transport:
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"brainstem-pandas/{__version__}"
         self.session.headers["Accept"] = "application/json"
+        # Only the encodings read_body decodes (and checks for completeness) itself.
+        self.session.headers["Accept-Encoding"] = "gzip, deflate"
         self.requests_sent = 0
         # Why requests were retried: HTTP status or exception name -> count (figures for reports).
         self.retries: collections.Counter[str] = collections.Counter()
@@ -125,40 +187,63 @@ class Transport:
         return urljoin(self.base_url, path_or_url)
 
     def same_origin(self, url: str) -> bool:
-        """True when ``url`` is on the server this transport is bound to."""
-        return origin(url) == self._origin
+        """True when ``url`` is unambiguous and on the server this transport is bound to."""
+        return ambiguity(url) is None and origin(url) == self._origin
 
     # -- one HTTP exchange ---------------------------------------------------------
-    def _send(self, method: str, url: str, params: Any, payload: Any) -> tuple[requests.Response, str | None]:
+    def _send(self, method: str, url: str, params: Any, payload: Any) -> tuple[requests.Response, Secret | None]:
         for _ in range(MAX_REDIRECTS + 1):
+            self._refuse_ambiguous(method, url)
             # Per hop: the caller must know whether the answer it gets came from a
             # request that carried the token, not whether the first hop did.
-            headers, sent_header = {}, None
-            if self.credentials is not None and self.same_origin(url):
-                sent_header = self.credentials.header()
-                if sent_header:
-                    headers["Authorization"] = sent_header
+            home = self.credentials is not None and self.same_origin(url)
+            sent = Secret.of(self.credentials.header()) if home and self.credentials is not None else None
             with self._count_lock:
                 self.requests_sent += 1
+            deadline = time.monotonic() + self.deadline
             response = self.session.request(
-                method, url, params=params, json=payload, headers=headers, timeout=self.timeout, allow_redirects=False
+                method,
+                url,
+                params=params,
+                data=_json_bytes(payload),  # inline: no frame of ours keeps a password's bytes
+                headers={"Content-Type": "application/json"} if payload is not None else {},
+                auth=_Bearer(sent) if sent else _NO_AUTH,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
             )
+            if time.monotonic() > deadline:
+                response.close()
+                raise Overdue("the answer's headers did not arrive before the deadline")
             if response.status_code not in REDIRECTS or "Location" not in response.headers:
-                response.content  # read now so that a cut-off body fails inside the retry loop
-                return response, sent_header
+                read_body(response, deadline, self.max_body)  # now: a cut-off body fails inside the retry loop
+                return response, sent
+            response.close()
             target = urljoin(url, response.headers["Location"])
             if not self.follow_redirects:
                 raise ResponseError(
                     method,
                     url,
-                    f"the server redirected the request to {target}, and it is not sent on",
+                    f"the server redirected the request to {safe_url(target)}, and it is not sent on",
                     response.status_code,
-                    location=target,
+                    location=safe_url(target),
                 )
             url, params = target, None  # the Location carries its own query
             if response.status_code == 303:
                 method, payload = "GET", None
-        raise ResponseError(method, url, f"more than {MAX_REDIRECTS} redirects")
+        raise ResponseError(
+            method, url, f"more than {MAX_REDIRECTS} redirects; the server is redirecting in a loop, tell its admins"
+        )
+
+    def _refuse_ambiguous(self, method: str, url: str) -> None:
+        why = ambiguity(url)
+        if why is not None:
+            raise ResponseError(
+                method,
+                safe_url(url),
+                f"the URL is refused ({why}): it might send the request to another host than it names. "
+                "Check the server address; if a next link or redirect of the server looks like this, tell its admins",
+            )
 
     def request(
         self,
@@ -195,23 +280,54 @@ class Transport:
         tries = Tries(retry_any=method in IDEMPOTENT if idempotent is None else idempotent)
         while True:
             stop_if_cancelled(cancel, method, url, tries)
-            try:
-                with slots or contextlib.nullcontext():
-                    stop_if_cancelled(cancel, method, url, tries)
-                    response, sent = self._send(method, url, params, json_body)
-            except RETRIED_ERRORS as exc:
-                failure: Exception | requests.Response = exc
-                retry_after = None
-            else:
-                if self._renewed(response, sent, tries):
-                    continue
-                if response.status_code not in self.retry.statuses:
-                    return decode(method, response)
-                failure, retry_after = response, server_wait(response)
+            failure, retry_after, result = self._try(method, url, params, json_body, slots, cancel, tries)
+            if failure is None:
+                return result
+            if failure is _RENEWED:
+                continue  # fresh credentials: try again at once, without using up a try
             delay = self._delay_or_give_up(method, url, failure, retry_after, tries)
             self._wait(method, url, failure, delay, tries, cancel)
 
-    def _renewed(self, response: requests.Response, sent: str | None, tries: Tries) -> bool:
+    def _try(
+        self,
+        method: str,
+        url: str,
+        params: Any,
+        payload: Any,
+        slots: threading.Semaphore | None,
+        cancel: threading.Event | None,
+        tries: Tries,
+    ) -> tuple[Fault | requests.Response | None, float | None, Any]:
+        """One try: (None, None, the decoded answer), or (what failed, the server's wait, None)."""
+        # Failures are summarised, and our errors raised outside the except blocks: a chained
+        # exception would carry frames of requests whose locals hold the raw headers.
+        fault: Fault | None = None
+        too_large = ""
+        try:
+            with slots or contextlib.nullcontext():
+                stop_if_cancelled(cancel, method, url, tries)
+                response, sent = self._send(method, url, params, payload)
+        except (*RETRIED_ERRORS, CutShort) as exc:
+            fault = Fault(type(exc).__name__, str(exc))
+        except TooLarge as exc:
+            too_large = str(exc)
+        if too_large:
+            raise ResponseError(
+                method, url, f"{too_large}; pass a larger max_body to the Transport if answers this large are expected"
+            )
+        if fault is not None:
+            return fault, None, None
+        if self._renewed(response, sent, tries):
+            return _RENEWED, None, None
+        if response.status_code in self.retry.statuses:
+            return response, server_wait(response), None
+        try:
+            return None, None, decode(method, response)
+        except Incomplete as exc:
+            fault = Fault("Incomplete", exc.problem)
+        return fault, None, None
+
+    def _renewed(self, response: requests.Response, sent: Secret | None, tries: Tries) -> bool:
         """True when ``response`` is a 401 that fresh credentials may cure (renewed once per request)."""
         # Only a 401 to a request that carried the token can be cured by renewing it;
         # elsewhere a refresh would just rotate the refresh token for nothing.
@@ -221,7 +337,7 @@ class Transport:
         return tries.renewed
 
     def _delay_or_give_up(
-        self, method: str, url: str, failure: Exception | requests.Response, retry_after: float | None, tries: Tries
+        self, method: str, url: str, failure: Fault | requests.Response, retry_after: float | None, tries: Tries
     ) -> float:
         """The wait before the next try, or the error to raise when no try is left."""
         status = failure.status_code if isinstance(failure, requests.Response) else None
@@ -246,13 +362,13 @@ class Transport:
         self,
         method: str,
         url: str,
-        failure: Exception | requests.Response,
+        failure: Fault | requests.Response,
         delay: float,
         tries: Tries,
         cancel: threading.Event | None,
     ) -> None:
         """Count the retry by its reason, then sleep ``delay`` seconds (cut short by ``cancel``)."""
-        reason = type(failure).__name__ if isinstance(failure, Exception) else str(failure.status_code)
+        reason = failure.name if isinstance(failure, Fault) else str(failure.status_code)
         with self._count_lock:
             self.retries[reason] += 1
         log.debug("retrying %s %s in %.2f s (attempt %d): %s", method, url, delay, tries.attempt, reason)
@@ -277,4 +393,11 @@ class Transport:
         if isinstance(failure, requests.Response):
             decode(method, failure, retry_after=retry_after, attempts=attempts)
             raise TransportError(method, url, f"status {failure.status_code}", attempts)
-        raise TransportError(method, url, f"{type(failure).__name__}: {failure}", attempts) from failure
+        if failure.name == "Incomplete":
+            raise ResponseError(
+                method,
+                url,
+                f"the answer was cut short or garbled on {attempts} attempt(s) ({failure.text}); "
+                "try again later, and tell the server's admins if it persists",
+            )
+        raise TransportError(method, url, f"{failure.name}: {failure.text}", attempts)

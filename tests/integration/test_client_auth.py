@@ -37,6 +37,7 @@ import brainstem_pandas as bsp
 from brainstem_pandas import auth
 from brainstem_pandas.errors import AuthenticationError, ConfigurationError, UnauthorizedError
 from brainstem_pandas.sandbox import Sandbox
+from brainstem_pandas.transport import Secret
 
 ENV_NAMES = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 REFRESH = "/api/auth/token/refresh/"
@@ -197,6 +198,11 @@ class UserAtBrowser(threading.Thread):
         return self.pages
 
 
+def plain(values: dict) -> dict:
+    """``values`` with its :class:`~brainstem_pandas.transport.Secret` values revealed (for asserts)."""
+    return {k: v.reveal() if isinstance(v, Secret) else v for k, v in values.items()}
+
+
 class AuthPosts:
     """Wraps ``auth._post_json`` to record every sign-in POST: (url, payload, answer)."""
 
@@ -206,7 +212,7 @@ class AuthPosts:
 
         def recording(url: str, payload: dict, *args: Any, **kwargs: Any) -> dict:
             answer = real(url, payload, *args, **kwargs)
-            self.calls.append((url, dict(payload), answer))
+            self.calls.append((url, plain(payload), plain(answer)))
             return answer
 
         monkeypatch.setattr(auth, "_post_json", recording)
@@ -321,7 +327,7 @@ def test_save_token_is_private_overwrites_and_logout_removes_it(tmp_path):
     path = tmp_path / "config" / "brainstem" / "token"
     assert auth.save_token("bst_pat_first-token-value", path) == path
     assert_secret_file(path, "bst_pat_first-token-value")
-    assert auth.load_cached_token(path) == "bst_pat_first-token-value"
+    assert auth.load_cached_token(path).reveal() == "bst_pat_first-token-value"
 
     # Overwriting keeps it private, even when someone widened the file's mode meanwhile.
     path.chmod(0o644)
@@ -343,7 +349,8 @@ def test_default_cache_file_is_the_official_tools_place(isolated_home):
     path.parent.chmod(0o755)
     auth.save_token("bst_pat_default-place")
     assert_secret_file(path, "bst_pat_default-place")
-    assert auth.find_token() == ("bst_pat_default-place", f"token file {path}")
+    found, where = auth.find_token()
+    assert (found.reveal(), where) == ("bst_pat_default-place", f"token file {path}")
     assert bsp.logout() is True and bsp.logout() is False
 
 
@@ -441,7 +448,8 @@ def test_email_and_password_read_sessions(sandbox):
     assert client.source == "email and password"
     assert sandbox.password not in repr(client)
     pair = client.transport.credentials
-    assert pair.access not in repr(client) and pair.access not in repr(pair) and pair.refresh not in repr(pair)
+    access, refresh = pair.access.reveal(), pair.refresh.reveal()
+    assert access not in repr(client) and access not in repr(pair) and refresh not in repr(pair)
     assert assert_reads_sessions(client) == assert_reads_sessions(connect(sandbox, token=sandbox.token))
 
 
@@ -467,7 +475,7 @@ def test_short_lived_access_is_renewed_and_refresh_tokens_rotate(short_sb, monke
     for old in spent:
         assert refresh_answer(short_sb, old).status_code == 401
     # ... and the client holds the live one.
-    assert client.transport.credentials.refresh == refreshes[-1][2]["refresh"]
+    assert client.transport.credentials.refresh.reveal() == refreshes[-1][2]["refresh"]
 
 
 @pytest.mark.timeout(120)
@@ -488,7 +496,7 @@ def test_expired_access_token_is_refreshed_once_on_401(short_sb, monkeypatch):
     monkeypatch.setattr(client.transport.session, "request", recording)
     before = assert_reads_sessions(client)
     assert posts.to(REFRESH) == [] and 401 not in statuses
-    old = client.transport.credentials.refresh
+    old = client.transport.credentials.refresh.reveal()
 
     time.sleep(3)  # past the access token's lifetime
     assert assert_reads_sessions(client) == before
@@ -501,11 +509,11 @@ def test_rejected_refresh_token_says_sign_in_again(short_sb, monkeypatch):
     client = connect(short_sb, email=short_sb.email, password=short_sb.password)
     pair = client.transport.credentials
     # Another program spends the refresh token first (rotation kills the client's copy).
-    assert refresh_answer(short_sb, pair.refresh).status_code == 200
+    assert refresh_answer(short_sb, pair.refresh.reveal()).status_code == 200
     time.sleep(2.5)  # past the 2 s access lifetime: the next read must renew
     with pytest.raises(AuthenticationError, match="(?i)sign in again") as caught:
         client.read("session")
-    assert pair.refresh not in str(caught.value) and pair.access not in str(caught.value)
+    assert pair.refresh.reveal() not in str(caught.value) and pair.access.reveal() not in str(caught.value)
 
 
 def test_wrong_password_is_refused_clearly(sandbox):

@@ -43,7 +43,7 @@ from brainstem_pandas import auth
 from brainstem_pandas.cli import main as cli_main
 from brainstem_pandas.cli import write_env_file
 from brainstem_pandas.sandbox import Sandbox
-from brainstem_pandas.transport import RetryPolicy
+from brainstem_pandas.transport import RetryPolicy, Secret
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "01_quickstart.ipynb"
@@ -102,6 +102,8 @@ class Secrets:
     fixed: set[str] = field(default_factory=set)
 
     def add(self, name: str, value: Any, fixed: bool = False) -> None:
+        if isinstance(value, Secret):  # the library holds them so; the scan looks for the value
+            value = value.reveal()
         if not isinstance(value, str) or not value or value in self.values.values():
             return
         key = name if name not in self.values else f"{name}#{len(self.values)}"

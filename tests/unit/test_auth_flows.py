@@ -41,7 +41,7 @@ def expired_pair(transport: Transport) -> auth.TokenPair:
 def test_password_login_is_retried_through_server_errors_and_resets():
     mock = MockTransport(in_order(Response(502), requests.ConnectionError("reset"), Response(200, PAIR)))
     pair = auth.password_login(ROOT, "me@lab.example", PASSWORD, transport=sign_in(mock))
-    assert (pair.access, pair.refresh) == (PAIR["access"], PAIR["refresh"])
+    assert (pair.access.reveal(), pair.refresh.reveal()) == (PAIR["access"], PAIR["refresh"])
     assert len(mock.requests) == 3 and all(r.path == "/api/auth/token/" for r in mock.requests)
     assert mock.requests[-1].json() == {"email": "me@lab.example", "password": PASSWORD}
     assert all("Authorization" not in r.headers for r in mock.requests)
@@ -100,8 +100,8 @@ def test_a_server_that_cannot_be_reached_is_an_authentication_error_naming_the_a
 def test_a_refresh_survives_a_503_from_the_refresh_endpoint():
     mock = MockTransport(in_order(Response(503), Response(200, NEW_PAIR)))
     pair = expired_pair(sign_in(mock))
-    assert pair.header() == f"Bearer {NEW_PAIR['access']}"
-    assert pair.refresh == NEW_PAIR["refresh"] and pair.expires_at > time.time()
+    assert pair.header().reveal() == f"Bearer {NEW_PAIR['access']}"
+    assert pair.refresh.reveal() == NEW_PAIR["refresh"] and pair.expires_at > time.time()
     assert [r.path for r in mock.requests] == ["/api/auth/token/refresh/"] * 2
     assert mock.requests[0].json() == {"refresh": "bst_refresh_old_" + "y" * 10}
 
@@ -123,7 +123,7 @@ def test_a_read_goes_on_when_the_refresh_endpoint_fails_once():
     pair.transport = sign_in(mock)
     reader = mock.transport(ROOT, credentials=pair, retry=FAST)
     assert reader.get("api/private/stem/session/") == {"count": 1, "sessions": [{"id": "s1"}]}
-    assert served["refresh"] == 2 and pair.access == NEW_PAIR["access"]
+    assert served["refresh"] == 2 and pair.access.reveal() == NEW_PAIR["access"]
 
 
 def test_a_refused_refresh_token_says_sign_in_again():
@@ -182,7 +182,7 @@ def test_the_device_flow_polls_until_approved_through_failures():
     login = auth.start_device_login(ROOT, transport=sign_in(mock))
     assert login.user_code == "ABCD-EFGH" and login.transport is not None
     naps: list[float] = []
-    assert login.wait(timeout=60, sleep=naps.append) == "bst_pat_device"
+    assert login.wait(timeout=60, sleep=naps.append).reveal() == "bst_pat_device"
     assert naps == [1.0, 6.0]  # slow_down lengthened the interval by 5 s
     polls = [r for r in mock.requests if r.path == "/api/auth/device/token/"]
     assert len(polls) == 4 and all(r.json() == {"device_code": DEVICE["device_code"]} for r in polls)

@@ -64,7 +64,8 @@ def test_connection_resets_are_retried_then_reported():
     dead = mock_of(requests.ConnectionError("reset by peer"))
     with pytest.raises(bsp.TransportError, match="failed after 4 attempt\\(s\\): ConnectionError: reset") as info:
         transport(dead).get("api/x/")
-    assert info.value.attempts == 4 and isinstance(info.value.__cause__, requests.ConnectionError)
+    # The cause is summarised in the message, not chained: its frames hold the raw request headers.
+    assert info.value.attempts == 4 and info.value.__cause__ is None and info.value.__context__ is None
 
 
 def test_timeouts_are_retried():
@@ -77,7 +78,7 @@ def test_a_cut_off_body_is_retried():
     mock = mock_of(Response(200, {"sessions": list(range(100))}, truncated=True), OK)
     t = transport(mock)
     assert t.get("api/x/") == {"ok": True}
-    assert len(mock.requests) == 2 and t.retries["ChunkedEncodingError"] == 1
+    assert len(mock.requests) == 2 and t.retries["CutShort"] == 1
 
 
 def test_a_429_with_retry_after_waits_without_using_up_a_try():
