@@ -138,6 +138,11 @@ def parse_filters(items: Sequence[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigurationError(f"--filter {item!r}: write FIELD.OP=VALUE, e.g. name.icontains=rat.")
+        if not value:  # an empty match is rarely meant: a value was left out (or lost to the shell)
+            raise ConfigurationError(
+                f"--filter {item!r} has no value after '='; write FIELD.OP=VALUE, e.g. name.icontains=rat "
+                f"(or {key.rpartition('.')[0] or key}.isnull=true for a missing value)."
+            )
         operator = key.rpartition(".")[2]
         if operator == "in":
             out[key] = [v for v in value.split(",") if v]

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import ConfigurationError, QueryError, UnknownNameError
+from brainstem_pandas.errors import ConfigurationError, QueryError, UnknownNameError, close_names
 from brainstem_pandas.query_values import check_in, check_scalar, encode_value, plain_value
 
 PORTALS = ("private", "public")
@@ -109,6 +109,8 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
         field = current.field(name)
         if field.is_relation:
             current = catalog.all_models().get(field.related_model or "")
+        elif i == len(parts) - 2 and allow_operator and operator == "exact" and close_names(parts[-1], ALL_OPERATORS):
+            raise UnknownNameError("operator", parts[-1], list(ALL_OPERATORS), f" in {dotted!r}")  # a typo
         elif i < len(parts) - 1:
             raise QueryError(
                 f"{name!r} of {current.name} is not a relation, so "
