@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from pathlib import Path
 
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
@@ -137,15 +138,18 @@ def resolve_target(path: str | os.PathLike) -> Path:
     return real
 
 
-def check_target(path: Path, given: str | os.PathLike, load_manifest) -> None:
-    """Refuse ``path`` unless it is missing, an empty folder, or a snapshot holding only its own files."""
+def check_target(path: Path, given: str | os.PathLike, load_manifest) -> set[str]:
+    """Refuse ``path`` unless it is missing, an empty folder, or a snapshot holding only its own files.
+
+    Returns the names of the files there that a new snapshot may remove (the old snapshot's own).
+    """
     if path.exists() and not path.is_dir():
         raise SnapshotError(
             f"Cannot write a snapshot to {given}: it is a file. Give a folder path "
             "(it is created), e.g. 'snapshots/2026-11-21'."
         )
     if not path.is_dir() or not any(path.iterdir()):
-        return
+        return set()
     refuse = f"Cannot write a snapshot to {given}: the folder holds other files and is not a snapshot this package "
     refuse += "may replace"
     advice = "Nothing was changed. Choose an empty or new folder, or remove this one yourself if it can go."
@@ -158,6 +162,7 @@ def check_target(path: Path, given: str | os.PathLike, load_manifest) -> None:
     if others:
         listed = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
         raise SnapshotError(f"{refuse} (its manifest does not name {listed}). {advice}")
+    return own
 
 
 # -- atomic placement ----------------------------------------------------------------
@@ -230,8 +235,27 @@ def _exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
-def place(tmp: Path, path: Path) -> None:
-    """Put the finished folder ``tmp`` at ``path``, replacing any previous snapshot there.
+def discard(old: Path, own: set[str], path: Path) -> None:
+    """Remove the previous snapshot, moved aside to ``old``: only its own files.
+
+    ``path`` was checked just before, but a file saved into it since (a notebook,
+    say) is not the snapshot's: the folder is then kept, visible, with a warning.
+    """
+    for entry in old.iterdir():
+        if entry.name in own and (entry.is_symlink() or not entry.is_dir()):
+            entry.unlink()
+    try:
+        old.rmdir()
+    except OSError:
+        kept = path.parent / f"{path.name}.kept-{secrets.token_hex(4)}"
+        os.rename(old, kept)
+        warnings.warn(
+            f"Files appeared in {path} while the snapshot was written; they are kept in {kept}.", stacklevel=4
+        )
+
+
+def place(tmp: Path, path: Path, own: set[str]) -> None:
+    """Put the finished folder ``tmp`` at ``path``, replacing the previous snapshot there (its files ``own``).
 
     ``path`` was checked to be missing, empty or a snapshot; on an OSError the
     previous snapshot is back at ``path`` and the error propagates.
@@ -239,7 +263,7 @@ def place(tmp: Path, path: Path) -> None:
     if not path.exists():
         os.rename(tmp, path)
     elif _exchange(tmp, path):
-        shutil.rmtree(tmp, ignore_errors=True)  # the previous snapshot, now under the hidden name
+        discard(tmp, own, path)  # the previous snapshot, now under the hidden name
     else:  # two renames: the previous one stays whole under a hidden name until the new one is in place
         previous = path.parent / f".{path.name}.previous-{os.getpid()}-{secrets.token_hex(4)}"
         os.rename(path, previous)
@@ -248,5 +272,5 @@ def place(tmp: Path, path: Path) -> None:
         except OSError:
             os.rename(previous, path)
             raise
-        shutil.rmtree(previous, ignore_errors=True)
+        discard(previous, own, path)
     fsync(path.parent)

@@ -176,7 +176,9 @@ class SnapshotWriter:
                 handle.write(json.dumps(manifest, indent=2) + "\n")
             fsync(self.tmp / MANIFEST)
             fsync(self.tmp)
-            files.place(self.tmp, self.path)
+            # Checked again: files saved into the target while the snapshot was fetched are not ours.
+            own = files.check_target(self.path, self.given, load_manifest)
+            files.place(self.tmp, self.path, own)
         except OSError as exc:
             self.abort()
             raise os_problem(exc, Path(self.given)) from None

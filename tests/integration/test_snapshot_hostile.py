@@ -369,6 +369,44 @@ def test_a_symlink_loop_is_refused(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a", "b"]
 
 
+def test_a_file_saved_into_the_target_while_writing_is_never_removed(home):
+    before = listing(home)
+    with pytest.raises(SnapshotError, match="its manifest does not name analysis.ipynb"):
+        with snapshot.SnapshotWriter(home / "snap", server="http://lab.example/", portal="p", primary="session") as w:
+            w.builder.add_records("session", SESSIONS)
+            (home / "snap" / "analysis.ipynb").write_text("{}")  # saved while the pages were fetched
+            w.commit()
+    assert listing(home) == {**before, "snap/analysis.ipynb": listing(home)["snap/analysis.ipynb"]}
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_a_file_saved_in_the_last_instant_is_kept_visible_with_a_warning(home, monkeypatch, exchange):
+    real_exchange, real_rename = files._exchange, os.rename
+
+    def exchange_then_save(a, b):
+        done = real_exchange(a, b)
+        if done:
+            (a / "late.txt").write_text("keep me")  # ``a`` now holds the previous snapshot
+        return done
+
+    def rename_then_save(src, dst):
+        real_rename(src, dst)
+        if ".previous-" in str(dst):
+            (Path(dst) / "late.txt").write_text("keep me")
+
+    monkeypatch.setattr(files, "_exchange", exchange_then_save if exchange else lambda a, b: False)
+    if not exchange:
+        monkeypatch.setattr(os, "rename", rename_then_save)
+    with pytest.warns(UserWarning, match="they are kept in"):
+        take(home / "snap")
+    monkeypatch.undo()
+    kept = [p for p in os.listdir(home) if p.startswith("snap.kept-")]
+    assert len(kept) == 1 and os.listdir(home / kept[0]) == ["late.txt"]
+    assert (home / kept[0] / "late.txt").read_text() == "keep me"
+    assert not [p for p in os.listdir(home) if p.startswith(".")]
+    assert_round_trip(home / "snap")
+
+
 def test_diff_of_two_sources_can_be_asked_for_on_purpose(home):
     take(home / "other", server="http://elsewhere.example/")
     assert diff_snapshots(home / "snap", home / "other", same_source=False) == {}
