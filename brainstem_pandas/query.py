@@ -280,7 +280,8 @@ def _listed(value: Any, what: str, example: str) -> tuple[str, ...]:
 
 def _names(value: Iterable[str] | str | None, what: str) -> tuple[str, ...]:
     # One name or several, as a tuple; the names themselves are checked against the catalog later.
-    return (value,) if isinstance(value, str) else _listed(value, what, "['name']")
+    example = "['projects', 'behaviors.setup']" if what == "include" else "['-date_time', 'name']"
+    return (value,) if isinstance(value, str) else _listed(value, what, example)
 
 
 @dataclass(frozen=True)
