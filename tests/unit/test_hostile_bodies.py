@@ -270,3 +270,38 @@ def test_a_field_whose_shape_changes_between_pages_is_kept_as_text_and_snapshots
         warnings.simplefilter("ignore", bsp.TypeConflictWarning)
         client.snapshot(tmp_path / "s", models=["session"], include=["projects"])
     same_frames(bsp.read_snapshot(tmp_path / "s"), linked)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(RECORD, max_size=7))
+def test_records_over_several_pages_are_read_or_refused(records: list[dict]) -> None:
+    client = bsp.Client(MOCK_URL, None, progress=False, page_size=2, retry=bsp.RetryPolicy(attempts=1))
+    mock = MockTransport(serve_offset(records, "sessions"))
+    mock.install(client.transport)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bsp.TypeConflictWarning)
+        for read in (
+            lambda: client.read_linked("session", include=["projects"]),
+            lambda: list(client.iter_pages("session")),
+        ):
+            try:
+                read()
+            except bsp.BrainstemError:
+                pass
+    assert len(mock.requests) <= 30  # a few pages and re-walks of them, never an endless walk
+
+
+@pytest.mark.parametrize(
+    ("records", "phrase"),
+    [
+        ([None], "item 0 is NoneType, not a record"),
+        ([{"id": "a"}, "b"], "item 1 is str, not a record"),
+        ([{"name": "x"}], "record 0 has no id"),
+        ([{"id": {"x": 1}}], "record 0 has an id of type dict"),
+        ([{"id": 1.5}], "record 0 has an id of type float"),
+    ],
+)
+def test_the_builder_refuses_records_it_cannot_key(records: list[Any], phrase: str) -> None:
+    builder = bsp.FrameBuilder("session")
+    with pytest.raises(bsp.ResponseError, match=phrase):
+        builder.add_records("session", records)
