@@ -125,9 +125,11 @@ class TokenPair:
     transport: Transport | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self) -> None:
-        # Strings are accepted and held as Secrets from here on.
-        self.access, self.refresh = Secret(self.access), Secret(self.refresh)
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Strings are accepted (here and on later assignment) and held as Secrets.
+        if name in ("access", "refresh") and not isinstance(value, Secret):
+            value = Secret(value)
+        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return f"TokenPair(access=***, refresh=***, expires_in={self.expires_at - time.time():.0f}s)"

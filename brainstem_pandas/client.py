@@ -104,6 +104,8 @@ class Client:
         return self._server("its transport").transport
 
     def __repr__(self) -> str:
+        if "backend" not in vars(self):  # half-built (its __init__ raised): tracebacks show it among locals
+            return "<brainstem_pandas.Client (not connected)>"
         if not isinstance(self.backend, HttpSource):
             return f"<brainstem_pandas.Client over {self.backend!r} portal={self.portal}>"
         who = "anonymous" if self.transport.credentials is None else f"token from {self.source or 'caller'}"

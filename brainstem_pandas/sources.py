@@ -215,7 +215,8 @@ class HttpSource:
         return self.transport.base_url.rstrip("/")
 
     def __repr__(self) -> str:
-        return f"<HttpSource {self.url}>"
+        # Half-built when its Transport refused the URL: tracebacks that show locals repr it even so.
+        return f"<HttpSource {self.url}>" if "transport" in vars(self) else "<HttpSource (not connected)>"
 
     def close(self) -> None:
         """Close pooled connections."""

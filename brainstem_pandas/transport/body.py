@@ -25,8 +25,12 @@ MAX_BODY = 512 * 1024 * 1024
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
-class CutShort(Exception):
-    """The body ended before its framing or its encoding says it should (retried like a reset)."""
+class CutShort(requests.exceptions.ChunkedEncodingError):
+    """The connection broke mid-body (retried; counted as requests names it, ChunkedEncodingError)."""
+
+
+class BadEncoding(requests.exceptions.ContentDecodingError):
+    """A compressed body that is corrupt or ends before its end marker (retried, as ContentDecodingError)."""
 
 
 class TooLarge(Exception):
@@ -43,7 +47,9 @@ def read_body(response: requests.Response, deadline: float, cap: int = MAX_BODY)
     Raises
     ------
     CutShort
-        When the connection broke mid-body, or a compressed stream did not reach its end.
+        When the connection broke mid-body.
+    BadEncoding
+        When a compressed stream is corrupt or did not reach its end.
     TooLarge
         When the body (decoded) exceeds ``cap`` bytes.
     Overdue
@@ -52,7 +58,7 @@ def read_body(response: requests.Response, deadline: float, cap: int = MAX_BODY)
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity") and encoding not in _WBITS:
         # Only gzip and deflate are asked for (Accept-Encoding); anything else is unreadable here.
-        raise CutShort(f"the answer is encoded as {encoding!r}, which was not asked for")
+        raise BadEncoding(f"the answer is encoded as {encoding!r}, which was not asked for")
     declared = response.headers.get("Content-Length", "")
     if encoding in ("", "identity") and declared.isdigit() and int(declared) > cap:
         raise TooLarge(f"the server announced {int(declared):,} bytes, over the cap of {cap:,}")
@@ -68,7 +74,7 @@ def read_body(response: requests.Response, deadline: float, cap: int = MAX_BODY)
         else:
             corrupt = False
         if corrupt:
-            raise CutShort(f"the {encoding} stream is corrupt")
+            raise BadEncoding(f"the {encoding} stream is corrupt")
         size += len(data)
         if size > cap or (inflate is not None and inflate.unconsumed_tail):
             raise TooLarge(f"the answer grew past the cap of {cap:,} bytes")
@@ -76,7 +82,7 @@ def read_body(response: requests.Response, deadline: float, cap: int = MAX_BODY)
         if time.monotonic() > deadline:
             raise Overdue("the whole answer did not arrive before the deadline")
     if inflate is not None and not inflate.eof and (size or parts):
-        raise CutShort(f"the {encoding} stream ended before its end marker (the body was cut short)")
+        raise BadEncoding(f"the {encoding} stream ended before its end marker (the body was cut short)")
     body = b"".join(parts)
     response._content = body  # what response.content returns from now on
     response._content_consumed = True  # type: ignore[attr-defined]

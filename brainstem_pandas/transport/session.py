@@ -19,7 +19,7 @@ from requests.auth import AuthBase
 from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import ConfigurationError, ResponseError, TransportError
 from brainstem_pandas.transport.answers import Incomplete, decode
-from brainstem_pandas.transport.body import MAX_BODY, CutShort, Overdue, TooLarge, read_body
+from brainstem_pandas.transport.body import MAX_BODY, Overdue, TooLarge, read_body
 from brainstem_pandas.transport.origins import ambiguity, check_secure, check_url, origin, safe_url
 from brainstem_pandas.transport.retry import (
     IDEMPOTENT,
@@ -48,6 +48,14 @@ class Fault:
 
     name: str
     text: str
+
+
+def _reason(exc: Exception) -> str:
+    """The name of the requests exception class ``exc`` is (or derives from), for the retry figures."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.startswith("requests"):
+            return cls.__name__
+    return type(exc).__name__
 
 
 class _Bearer(AuthBase):
@@ -176,7 +184,8 @@ class Transport:
         self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<Transport {self.base_url}>"
+        # getattr: half-built when __init__ refused the URL, and tracebacks that show locals repr it even so.
+        return f"<Transport {getattr(self, 'base_url', '(not set up)')}>"
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -307,8 +316,9 @@ class Transport:
             with slots or contextlib.nullcontext():
                 stop_if_cancelled(cancel, method, url, tries)
                 response, sent = self._send(method, url, params, payload)
-        except (*RETRIED_ERRORS, CutShort) as exc:
-            fault = Fault(type(exc).__name__, str(exc))
+        except RETRIED_ERRORS as exc:
+            # Named as requests names them (our CutShort is a ChunkedEncodingError, and so on).
+            fault = Fault(_reason(exc), str(exc))
         except TooLarge as exc:
             too_large = str(exc)
         if too_large:

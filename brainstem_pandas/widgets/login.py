@@ -27,6 +27,8 @@ from brainstem_pandas.errors import (
     TransportError,
     UnauthorizedError,
 )
+from brainstem_pandas.transport import Secret, safe_url
+from brainstem_pandas.transport import check_url as check_server_url
 from brainstem_pandas.widgets._common import (
     Background,
     clear,
@@ -54,9 +56,11 @@ def check_url(text: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"{text.strip()!r} is not a server address: it should start with https:// "
+            f"{safe_url(text.strip())!r} is not a server address: it should start with https:// "
             "(or http:// for a sandbox on this computer), e.g. https://www.brainstem.org."
         )
+    # A name and password in the address are refused (use the Password method), like connect() does.
+    check_server_url(url, "Server address")
     return url
 
 
@@ -232,9 +236,12 @@ class LoginForm(widgets.VBox):
             self.status.value = "Still signing in; wait, or press Cancel."
             return
         # Read and empty the secret fields first, so that no failure below leaves them filled.
-        token, password = self.token.value.strip(), self.password.value
+        # Held as Secrets: the job closures below keep them, and tracebacks show closures' values.
+        token, password = Secret(self.token.value.strip()), Secret(self.password.value)
         self.token.value = self.password.value = ""
-        url = check_url(self.url.value)
+        typed = self.url.value
+        self.url.value = safe_url(typed)  # a password typed into the address does not stay in the form
+        url = check_url(typed)
         method = self.method.value
         job: Callable[[], tuple[Client, str]] | None
         if method == "token":
@@ -254,13 +261,13 @@ class LoginForm(widgets.VBox):
         self._job.start(partial(self._run, url, method, job), name="sign-in")
 
     # Jobs are closures, not partials: a partial's repr would show the secret it holds.
-    def _token_job(self, url: str, token: str) -> Callable[[], tuple[Client, str]]:
+    def _token_job(self, url: str, token: Secret) -> Callable[[], tuple[Client, str]]:
         def job() -> tuple[Client, str]:
             return self._token_client(url, token, "token")
 
         return job
 
-    def _password_job(self, url: str, email: str, password: str) -> Callable[[], tuple[Client, str]]:
+    def _password_job(self, url: str, email: str, password: Secret) -> Callable[[], tuple[Client, str]]:
         def job() -> tuple[Client, str]:
             return self._password_client(url, email, password)
 
@@ -293,7 +300,7 @@ class LoginForm(widgets.VBox):
         return job
 
     # -- work in the background -----------------------------------------------------------
-    def _token_client(self, url: str, token: str, method: str) -> tuple[Client, str]:
+    def _token_client(self, url: str, token: Secret, method: str) -> tuple[Client, str]:
         source = "browser sign-in" if method == "browser" else "access token (sign-in form)"
         client = Client(url, auth.StaticToken(token), source=source, **self._options)
         self._check(client)
@@ -303,7 +310,7 @@ class LoginForm(widgets.VBox):
             how += f". The token is saved in {path}, readable only by you"
         return client, how
 
-    def _password_client(self, url: str, email: str, password: str) -> tuple[Client, str]:
+    def _password_client(self, url: str, email: str, password: Secret) -> tuple[Client, str]:
         pair = auth.password_login(url, email, password, allow_insecure_http=self._insecure_ok)
         client = Client(url, pair, source="email and password", **self._options)
         self._check(client)

@@ -29,6 +29,7 @@ import sqlite3
 import stat
 import threading
 import traceback
+import types
 import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
+from hostile import Reply
 
 import brainstem_pandas as bsp
 from brainstem_pandas import auth
@@ -73,13 +75,21 @@ class Collected:
         self.text(channel, repr(value), str(value))
 
     def error(self, channel: str, exc: BaseException) -> None:
-        """Message, repr, args, attributes and traceback of ``exc`` and of every cause and context."""
+        """Message, repr, args, attributes and traceback of ``exc`` and of every cause and context.
+
+        The tracebacks are also formatted showing every frame's locals, as
+        ``traceback.TracebackException(capture_locals=True)`` and IPython's verbose mode
+        (``%xmode Verbose``) print them; the frames of this test file (which holds the
+        secrets on purpose) are left out, every frame of the library and of requests,
+        urllib3 and http.client is in.
+        """
         todo, seen = [exc], set()
         while todo:
             current = todo.pop()
             if current is None or id(current) in seen:
                 continue
             seen.add(id(current))
+            current.__traceback__ = without_test_frames(current.__traceback__)
             self.text(
                 channel,
                 str(current),
@@ -89,9 +99,39 @@ class Collected:
                 "".join(traceback.format_exception(current)),
             )
             todo += [current.__cause__, current.__context__]
+        self.text(f"{channel} (traceback with locals)", with_locals(exc))
+        self.text(f"{channel} (IPython verbose traceback)", ipython_verbose(exc))
 
     def blob(self, channel: str, data: bytes) -> None:
         self.blobs.append((channel, data))
+
+
+TEST_FILES = (str(Path(__file__).resolve().parent),)
+
+
+def without_test_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` without the frames of the test files (they hold the secrets to find, on purpose)."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(TEST_FILES):
+            kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for frame in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return rebuilt
+
+
+def with_locals(exc: BaseException) -> str:
+    """``exc`` and its chain as ``traceback`` prints it with ``capture_locals=True``."""
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+def ipython_verbose(exc: BaseException) -> str:
+    """``exc`` as IPython prints it in verbose mode (``%xmode Verbose``: every frame's variables)."""
+    from IPython.core.ultratb import VerboseTB
+
+    return VerboseTB(theme_name="nocolor", include_vars=True).text(type(exc), exc, exc.__traceback__)
 
 
 @dataclass
@@ -938,3 +978,153 @@ def test_sign_in_form_refuses_plain_http_to_a_remote_host(stubs, lookups):
     assert form.client is None and "allow_insecure_http" in form.error.value
     assert REMOTE not in lookups and server.seen == []
     assert form.password.value == ""
+
+
+# -- locals-showing tracebacks of every error path, one by one ---------------------------------
+
+LOCAL_TOKEN = "bst_pat_" + secrets.token_urlsafe(24)
+LOCAL_PASSWORD = "pw-" + secrets.token_urlsafe(24)
+LOCAL_REFRESH = "bst_refresh_" + secrets.token_urlsafe(24)
+FAST = RetryPolicy(attempts=2, backoff=0.0, max_delay=0.0)
+
+
+class Call:
+    """``fn(*args, **kwargs)`` with a repr that hides them (this frame is the test's, not the library's)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    def __repr__(self) -> str:
+        return "Call(...)"
+
+    def __call__(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+
+def _pair(url: str) -> auth.TokenPair:
+    return auth.TokenPair(LOCAL_TOKEN, LOCAL_REFRESH, 0.0, f"{url}/api/auth/token/refresh/", transport=_quick(url))
+
+
+def _quick(url: str) -> Any:
+    from brainstem_pandas.transport import Transport
+
+    return Transport(url, timeout=(1.0, 0.3, 1.0), retry=FAST, follow_redirects=False)
+
+
+def _read(url: str, credentials: Any = None) -> Any:
+    client = bsp.connect(url, token=LOCAL_TOKEN, retry=FAST, timeout=(1.0, 0.3, 1.0), progress=False)
+    if credentials is not None:
+        client.transport.credentials = credentials
+    return client.read("session")
+
+
+def _device(url: str) -> Any:
+    return auth.start_device_login(url, transport=_quick(url)).wait(timeout=0.3)
+
+
+LOCALS_CASES = {
+    "wrong token (401)": (lambda s: Reply(401, body={"detail": "bad"}), lambda url: Call(_read, url)),
+    "refresh refused": (
+        lambda s: Reply(400 if "refresh" in s.path else 401, body={"detail": "no"}),
+        lambda url: Call(_read, url, _pair(url)),
+    ),
+    "refresh endpoint down": (lambda s: Reply(503, body={}), lambda url: Call(_read, url, _pair(url))),
+    "timeout (trickled body)": (
+        lambda s: Reply(body=b"[" + b" " * 200, trickle=(5, 0.1)),
+        lambda url: Call(_read, url),
+    ),
+    "reset": (lambda s: Reply(reset=True), lambda url: Call(_read, url)),
+    "sign-in 400": (
+        lambda s: Reply(400, body={"detail": "wrong"}),
+        lambda url: Call(bsp.connect, url, email="a@b.c", password=LOCAL_PASSWORD, retry=FAST, progress=False),
+    ),
+    "sign-in 500": (
+        lambda s: Reply(500, body={}),
+        lambda url: Call(auth.password_login, url, "a@b.c", LOCAL_PASSWORD, transport=_quick(url)),
+    ),
+    "sign-in answers a token then the read is refused": (
+        lambda s: (
+            Reply(body={"access": LOCAL_TOKEN, "refresh": LOCAL_REFRESH})
+            if s.path.startswith("/api/auth/")
+            else Reply(403, body={"detail": "no"})
+        ),
+        lambda url: Call(
+            lambda: bsp.connect(url, email="a@b.c", password=LOCAL_PASSWORD, retry=FAST, progress=False).read("session")
+        ),
+    ),
+    "device flow denied": (
+        lambda s: (
+            Reply(body={"device_code": LOCAL_REFRESH, "user_code": "AB", "verification_uri": "u"})
+            if s.path == "/api/auth/device/"
+            else Reply(body={"error": "access_denied"})
+        ),
+        lambda url: Call(_device, url),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LOCALS_CASES))
+def test_locals_showing_tracebacks_hold_no_secret(name: str, hostile: Callable[..., Any]) -> None:
+    script, call = LOCALS_CASES[name]
+    server = hostile(script)
+    with pytest.raises(bsp.BrainstemError) as info:
+        call(server.url)()
+    exc = info.value
+    exc.__traceback__ = without_test_frames(exc.__traceback__)
+    texts = {"capture_locals": with_locals(exc), "IPython verbose": ipython_verbose(exc)}
+    for label, text in texts.items():
+        for secret in (LOCAL_TOKEN, LOCAL_PASSWORD, LOCAL_REFRESH):
+            assert secret not in text and secret[8:20] not in text, f"{label} shows a secret"
+    # The secrets did travel (to where they belong), so the scan is not vacuous.
+    sent = [json.dumps([seen.headers, seen.body.decode()]) for seen in server.seen]
+    assert any(secret in text for text in sent for secret in (LOCAL_TOKEN, LOCAL_PASSWORD, LOCAL_REFRESH))
+
+
+def test_connection_refused_traceback_holds_no_secret() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(bsp.TransportError) as info:
+        Call(_read, f"http://127.0.0.1:{port}")()
+    exc = info.value
+    exc.__traceback__ = without_test_frames(exc.__traceback__)
+    assert exc.__cause__ is None and exc.__context__ is None  # summarised, not chained
+    for text in (with_locals(exc), ipython_verbose(exc)):
+        assert LOCAL_TOKEN not in text and LOCAL_TOKEN[8:20] not in text
+
+
+def test_the_token_cache_is_not_read_or_written_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("bst_pat_planted-by-someone-else")
+    link = tmp_path / "token"
+    link.symlink_to(target)
+    with pytest.raises(bsp.ConfigurationError, match="symbolic link.*Delete the link"):
+        auth.load_cached_token(link)
+    with pytest.raises(bsp.ConfigurationError, match="symbolic link.*Delete the link"):
+        auth.save_token("bst_pat_mine-0123456789", link)
+    assert target.read_text() == "bst_pat_planted-by-someone-else"  # nothing written through the link
+
+
+def test_a_cache_file_others_can_read_is_narrowed_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("bst_pat_wide-open-0123456789")
+    path.chmod(0o644)
+    with pytest.warns(UserWarning, match=f"{re.escape(str(path))} was readable by others.*now 0600"):
+        found = auth.load_cached_token(path)
+    assert found is not None and found.reveal() == "bst_pat_wide-open-0123456789"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once narrowed, no warning again
+        auth.load_cached_token(path)
+
+
+def test_credentials_in_the_login_form_address_are_refused_and_cleared() -> None:
+    from brainstem_pandas.widgets import LoginForm
+
+    form = LoginForm(f"http://me:{LOCAL_PASSWORD}@127.0.0.1:9")
+    form.token.value = LOCAL_TOKEN
+    form.sign_in_button.click()
+    form.wait(10)
+    assert form.client is None and "pass token=" in form.error.value
+    state = json.dumps([form.url.get_state(), form.error.get_state(), form.status.get_state()], default=str)
+    assert LOCAL_PASSWORD not in state and LOCAL_PASSWORD not in repr(form) and form.token.value == ""

@@ -78,7 +78,7 @@ def test_a_cut_off_body_is_retried():
     mock = mock_of(Response(200, {"sessions": list(range(100))}, truncated=True), OK)
     t = transport(mock)
     assert t.get("api/x/") == {"ok": True}
-    assert len(mock.requests) == 2 and t.retries["CutShort"] == 1
+    assert len(mock.requests) == 2 and t.retries["ChunkedEncodingError"] == 1
 
 
 def test_a_429_with_retry_after_waits_without_using_up_a_try():
