@@ -35,10 +35,12 @@ from brainstem_pandas.errors import (
 from brainstem_pandas.offline import OfflineSource
 from brainstem_pandas.pagination import (
     MAX_PAGE_SIZE,
+    MAX_PAGES,
     OffsetPaginator,
     Page,
     PageNumberPaginator,
     Paginator,
+    Verified,
     Walk,
     Walked,
     check_on_inconsistency,
@@ -53,7 +55,7 @@ DEFAULT_URL = "https://www.brainstem.org"
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How a read runs: concurrent pages, a progress bar, what to do when pages do not add up, page size.
+    """How a read runs: concurrent pages, a progress bar, what to do when pages do not add up, page size, page cap.
 
     Checked once, when made; :meth:`but` gives a copy with some options changed
     (and checked again).
@@ -61,7 +63,7 @@ class ReadOptions:
     Examples
     --------
     >>> ReadOptions().but(workers=2, progress=None)
-    ReadOptions(workers=2, progress=True, on_inconsistency='raise', page_size=100)
+    ReadOptions(workers=2, progress=True, on_inconsistency='raise', page_size=100, max_pages=100000)
     >>> ReadOptions(workers=0)
     Traceback (most recent call last):
     ...
@@ -72,9 +74,15 @@ class ReadOptions:
     progress: bool = True
     on_inconsistency: str = "raise"
     page_size: int = MAX_PAGE_SIZE
+    max_pages: int = MAX_PAGES
 
     def __post_init__(self) -> None:
         check_workers(self.workers)
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
+            raise ConfigurationError(
+                f"max_pages must be a whole number of at least 1, not {self.max_pages!r}; pass the most "
+                f"pages one walk may send (the default is {MAX_PAGES})."
+            )
         check_on_inconsistency(self.on_inconsistency)
         OffsetPaginator(self.page_size)  # refuses a page size the API would not honour
 
@@ -228,19 +236,32 @@ class HttpSource:
         url = self.transport.url(f"api/{check_portal(portal)}/{spec.app}/{spec.segment}/")
         return f"{url}{id}/" if id is not None else url
 
-    def walk(self, query: Query, options: ReadOptions) -> Walk:
-        """A walk over the offset pages of ``query``'s list endpoint."""
+    def walk(self, query: Query, options: ReadOptions) -> Walk | Verified:
+        """A walk over the offset pages of ``query``'s list endpoint.
+
+        In id order (no sort, or ``id`` alone) the seams prove the walk; any other
+        sort is followed by a check walk in id order (see :mod:`brainstem_pandas.pagination`).
+        """
         spec = query.spec
+        walk = self._walk(self.endpoint(spec.name, query.portal), list(query.params), spec, options)
+        if all(key.lstrip("-") == "id" for key in query.sort):
+            return walk
+        # Same filters, no include (only ids are compared), in an order no edit can change.
+        by_id = [(k, v) for k, v in query.params if k != "sort[]" and k != "include[]"] + [("sort[]", "id")]
+        return Verified(walk, lambda: self._walk(walk.url, by_id, spec, options.but(progress=False)), "contains")
+
+    def _walk(self, url: str, params: list[tuple[str, Any]], spec: catalog.Model, options: ReadOptions) -> Walk:
         return Walk(
             self.transport,
-            self.endpoint(spec.name, query.portal),
-            list(query.params),
+            url,
+            params,
             OffsetPaginator(options.page_size),
             spec.list_key,
             model=spec,
             workers=options.workers,
             progress=options.progress,
             description=spec.name,
+            max_pages=options.max_pages,
         )
 
     def url_walk(
@@ -250,8 +271,12 @@ class HttpSource:
         paginator: Paginator | None,
         params: Mapping[str, Any] | None,
         options: ReadOptions,
-    ) -> Callable[[], Walk]:
-        """Fresh walks over any list endpoint of this server (page-number pages unless ``paginator`` says)."""
+    ) -> Callable[[], Walk | Verified]:
+        """Fresh walks over any list endpoint of this server (page-number pages unless ``paginator`` says).
+
+        Offset pages with no sort parameter are proven by their seams; other
+        styles (and sorts) are walked twice and must agree (see :mod:`brainstem_pandas.pagination`).
+        """
         pager = paginator or PageNumberPaginator(options.page_size)
         # The paginator sets these on every page; a second value would make the server pick one of them.
         clash = [key for key in (params or {}) if key in pager.first_params()]
@@ -261,16 +286,23 @@ class HttpSource:
                 f"every page; remove {clash[0]!r} from params (every page is read)."
             )
         target = self.transport.url(url)
-        return lambda: Walk(
-            self.transport,
-            target,
-            list((params or {}).items()),
-            pager,
-            records_key,
-            workers=options.workers,
-            progress=options.progress,
-            description=url,
-        )
+
+        def walk() -> Walk:
+            return Walk(
+                self.transport,
+                target,
+                list((params or {}).items()),
+                pager,
+                records_key,
+                workers=options.workers,
+                progress=options.progress,
+                description=url,
+                max_pages=options.max_pages,
+            )
+
+        if pager.overlap and not any("sort" in str(key) or "order" in str(key) for key in params or {}):
+            return walk
+        return lambda: Verified(walk(), walk, "same")
 
     def readable_models(self, portal: str) -> list[str]:
         """Every model with a list endpoint on ``portal``, in catalog order."""

@@ -12,11 +12,10 @@ It never sends anything itself; :class:`~brainstem_pandas.pagination.Walk` does.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from brainstem_pandas.errors import ConfigurationError
 from brainstem_pandas.pagination.page import Page
@@ -79,8 +78,16 @@ class Paginator(ABC):
         """The request of the first page."""
 
     @abstractmethod
-    def plan(self, first: Page) -> list[PageRequest] | None:
-        """The requests of every remaining page, from the first page, or None when they cannot be planned."""
+    def plan(self, first: Page) -> Iterator[PageRequest] | None:
+        """The requests of every remaining page, from the first page, or None when they cannot be planned.
+
+        Made lazily, one request at a time: an announced total of 10**12 costs nothing
+        until its pages are asked for (and the walk stops at the first short page).
+        """
+
+    def planned(self, total: int) -> int:
+        """How many pages, the first included, :meth:`plan` gives for ``total`` records (0 when it plans none)."""
+        return 0
 
     @abstractmethod
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:
@@ -120,8 +127,10 @@ class OffsetPaginator(Paginator):
     Each page after the first starts on the last record of the one before (one
     record of overlap, the seam the walk checks):
 
-    >>> OffsetPaginator(100).plan(Page(0, [{}] * 100, total=250))
+    >>> list(OffsetPaginator(100).plan(Page(0, [{}] * 100, total=250)))
     [<PageRequest limit=100, offset=99>, <PageRequest limit=100, offset=198>]
+    >>> OffsetPaginator(100).planned(10**12)  # counted, never listed
+    10101010101
     >>> OffsetPaginator(500)
     Traceback (most recent call last):
     ...
@@ -157,10 +166,16 @@ class OffsetPaginator(Paginator):
     def first_request(self) -> PageRequest:
         return self._at(0)
 
-    def plan(self, first: Page) -> list[PageRequest] | None:
+    def _later(self, total: int) -> range:
+        return range(self.step, total - self.overlap, self.step)
+
+    def plan(self, first: Page) -> Iterator[PageRequest] | None:
         if first.total is None:
             return None
-        return [self._at(offset) for offset in self.offsets(first.total)[1:]]
+        return (self._at(offset) for offset in self._later(first.total))
+
+    def planned(self, total: int) -> int:
+        return 1 + len(self._later(total))
 
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:
         # Bare envelopes: a short page is the last one.
@@ -181,7 +196,7 @@ class PageNumberPaginator(Paginator):
 
     Examples
     --------
-    >>> PageNumberPaginator(50).plan(Page(0, [{}] * 50, total=120))
+    >>> list(PageNumberPaginator(50).plan(Page(0, [{}] * 50, total=120)))
     [<PageRequest page=2, page_size=50>, <PageRequest page=3, page_size=50>]
     """
 
@@ -199,10 +214,13 @@ class PageNumberPaginator(Paginator):
     def first_request(self) -> PageRequest:
         return self._at(1)
 
-    def plan(self, first: Page) -> list[PageRequest] | None:
+    def plan(self, first: Page) -> Iterator[PageRequest] | None:
         if first.total is None:
             return None
-        return [self._at(n) for n in range(2, math.ceil(first.total / self.page_size) + 1)]
+        return (self._at(n) for n in range(2, self.planned(first.total) + 1))
+
+    def planned(self, total: int) -> int:
+        return max(1, -(-total // self.page_size))  # whole-number ceiling: exact for any size of total
 
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:
         if page.raw_count == 0 or (page.next_url is None and page.raw_count < self.page_size):
@@ -240,7 +258,7 @@ class NextLinkPaginator(Paginator):
     def first_request(self) -> PageRequest:
         return PageRequest({self.size_param: self.page_size} if self.page_size else {})
 
-    def plan(self, first: Page) -> list[PageRequest] | None:
+    def plan(self, first: Page) -> Iterator[PageRequest] | None:
         return None
 
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:

@@ -15,20 +15,25 @@ abandoned without retries.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Generator, Iterable, Iterator, Protocol, TypeVar
 
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import BrainstemError, ConfigurationError, PaginationError, ResponseError, locate
 from brainstem_pandas.pagination.page import Page, split_answer
 from brainstem_pandas.pagination.paginators import PageRequest, Paginator
-from brainstem_pandas.pagination.seams import SeamLedger, Tally
+from brainstem_pandas.pagination.seams import SeamLedger, Tally, record_key
 from brainstem_pandas.transport import Transport, origin
 
 T = TypeVar("T")
+
+# Pages a walk sends at most: 10 million records at 100 a page. A server that never
+# ends a list (a next link to itself, an offset ignored, fresh pages forever) stops here.
+MAX_PAGES = 100_000
 
 
 def check_workers(workers: Any) -> None:
@@ -69,7 +74,7 @@ class Window:
     def __init__(
         self,
         fetch: Callable[[int, PageRequest], Page],
-        plan: list[PageRequest],
+        plan: Iterable[PageRequest],
         size: int,
         stop: threading.Event | None = None,
     ) -> None:
@@ -125,6 +130,13 @@ class Walk:
         Show a ``tqdm.auto`` bar counting records.
     description : str
         The bar's label.
+    max_pages : int
+        Pages sent at most; a walk reaching it without an end stops, and fails its check.
+
+    A walk also stops, failing its check with the reason, on a page that brings no
+    record it had not seen (a server repeating itself), on a next link it already
+    followed (links in a loop), and on a page shorter than asked before the
+    announced total is reached (a total that lies): never more requests than that.
 
     Examples
     --------
@@ -149,8 +161,10 @@ class Walk:
         workers: int = 8,
         progress: bool = True,
         description: str = "",
+        max_pages: int = MAX_PAGES,
     ) -> None:
         check_workers(workers)
+        self.max_pages = max(int(max_pages), 1)
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
         self.workers, self.progress, self.description = workers, progress, description
@@ -213,29 +227,74 @@ class Walk:
             )
         return link
 
+    def _capped(self) -> str:
+        announced = "no total announced" if self.expected is None else f"{self.expected} announced"
+        return (
+            f"the walk reached its cap of {self.max_pages} pages without reaching the end ({announced}): "
+            "the server keeps sending pages; if the list really is that long, raise the cap with "
+            "client.options = client.options.but(max_pages=...)"
+        )
+
     def _sequential(self, page: Page, request: PageRequest) -> Iterator[Page]:
+        links: set[str] = set()
         while (following := self.paginator.next_request(page, request)) is not None:
+            if page.number + 1 >= self.max_pages:
+                self.tally.halted = self._capped()
+                return
+            if following.url is not None:
+                if following.url in links:  # A -> B -> A, or a link to itself
+                    self.tally.halted = (
+                        f"the next link of page {page.number + 1} ({following.url}) was followed before: "
+                        "the server's links go in a loop, so the walk stopped"
+                    )
+                    return
+                links.add(following.url)
             request, page = following, self._fetch(page.number + 1, following)
             yield page
             if page.raw_count == 0:
                 return
 
-    def _pages(self) -> Iterator[Page]:
+    def _pages(self) -> Generator[Page, None, None]:
         """Page one, then the rest: planned and concurrent, planned one by one, or link by link."""
         first_request = self.paginator.first_request()
         first = self._fetch(0, first_request)
         yield first
+        if first.total is not None and first.raw_count >= first.total > 0:
+            return  # page one holds everything announced (a server ignoring the page size): nothing to plan
         plan = self.paginator.plan(first)
-        if plan is None:
+        if plan is None or first.total is None:
             yield from self._sequential(first, first_request)
-        elif self.workers == 1:
-            yield from (self._fetch(n, r) for n, r in enumerate(plan, start=1))
+            return
+        # The plan is lazy: only the pages up to the cap are ever made, and fewer are sent when the walk halts.
+        capped = itertools.islice(plan, self.max_pages - 1)
+        if self.workers == 1:
+            yield from (self._fetch(n, r) for n, r in enumerate(capped, start=1))
         else:
-            yield from Window(self._fetch, plan, self.workers * 2, self.stopped)
+            yield from Window(self._fetch, capped, self.workers * 2, self.stopped)
+        if self.paginator.planned(first.total) > self.max_pages:
+            self.tally.halted = self._capped()
+
+    def _halt(self, page: Page) -> str | None:
+        """Why the walk must stop after ``page`` (a repeating server, a short page before the end), or None."""
+        if page.number and page.raw_count > self.paginator.overlap and self.tally.seams.fresh == 0:
+            return (
+                f"page {page.number + 1} brought no record that earlier pages had not ({page.raw_count} received "
+                "again): the server repeats its pages (it may ignore the page parameters, or its next link "
+                "may point back), so the walk stopped"
+            )
+        total, size = self.expected, self.paginator.page_size
+        planned = self.paginator.planned(total) if total is not None else 0
+        if page.number < planned - 1 and page.raw_count < size:
+            return (
+                f"page {page.number + 1} of {planned} held {page.raw_count} records where {size} were asked, "
+                f"before the {total} announced were reached: the server's total is wrong or records were "
+                "removed meanwhile, so the walk stopped"
+            )
+        return None
 
     def _account(self, page: Page) -> None:
         records = page.records
-        ids = [r.get("id") if isinstance(r, dict) else None for r in records]
+        ids = [record_key(r) for r in records]
         kept = self.tally.note(page.number, ids, page.total)
         if len(kept) != len(records):
             page.records = [records[i] for i in kept]
@@ -251,16 +310,22 @@ class Walk:
             leave=True,
             dynamic_ncols=True,
         )
+        pages = self._pages()
         try:
-            for page in self._pages():
+            for page in pages:
                 self._account(page)
                 if page.number == 0:
                     bar.total = page.total
                     bar.refresh()
                 bar.update(len(page.records))
                 yield page
+                if self.tally.halted or (reason := self._halt(page)) is None:
+                    continue
+                self.tally.halted = reason
+                break
         finally:
             self.stopped.set()  # after the last page too: nothing is left to send
+            pages.close()  # a halted walk abandons the pages in flight
             bar.close()
 
 

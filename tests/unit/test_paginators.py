@@ -174,10 +174,14 @@ def test_without_overlap_duplicates_are_counted_across_pages():
     assert ledger.duplicates == 1 and ledger.unique == 3
 
 
-def test_empty_pages_end_the_seam():
+def test_an_empty_page_where_a_seam_should_be_is_a_shift():
+    # The list shrank under the walk: page 1 should have begun with 2.
     ledger = SeamLedger(overlap=1)
     ledger.feed(0, [1, 2])
-    assert ledger.feed(1, []) == [] and ledger.feed(2, [7]) == [0] and ledger.shifts == []
+    assert ledger.feed(1, []) == [] and ledger.shifts == [Shift(1, 2, None)]
+    tally = Tally(SeamLedger(1))
+    tally.note(0, [1, 2], 4), tally.note(1, [], 4)
+    assert "page 2 was empty, not beginning with 2 which ended page 1" in tally.problem()
 
 
 def test_tally_problems_in_order_of_precedence():

@@ -32,10 +32,12 @@ def test_an_http_source_walks_the_query_parameters_and_pages():
     mock.install(source.transport)
     query = Query("session", filters={"name.icontains": "session"}, sort=["-name"])
     pages = list(source.walk(query, ReadOptions(progress=False, workers=1)))
-    assert sum(len(p.records) for p in pages) == 250 and len(mock.requests) == 3
+    # A sort other than id is followed by a check walk in id order (3 pages each; see pagination's docstring).
+    assert sum(len(p.records) for p in pages) == 250 and len(mock.requests) == 6
     first = mock.requests[0]
     assert first.path == "/api/private/stem/session/"
     assert first.query[: len(query.params)] == list(query.params)
+    assert mock.requests[3].query[:2] == [("filter{name.icontains}", "session"), ("sort[]", "id")]
 
 
 def test_read_and_read_linked_give_every_record():
