@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 import pandas as pd
+import traitlets
 
 from brainstem_pandas import catalog
 from brainstem_pandas.client import Client, ReadProgress
-from brainstem_pandas.errors import Cancelled, QueryError
+from brainstem_pandas.errors import Cancelled, QueryError, UnknownNameError
 from brainstem_pandas.frames import LinkedFrames
 from brainstem_pandas.query import PORTALS, Query, encode_value
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, narrow
@@ -47,6 +48,14 @@ __all__ = [
     "value_kind",
     "value_widget",
 ]
+
+
+def _choose(dropdown: widgets.Dropdown, wanted: Any, what: str, model: str) -> None:
+    """Set ``dropdown`` to ``wanted``; an UnknownNameError (with suggestions) for a choice it does not offer."""
+    options = [o[1] if isinstance(o, tuple) else o for o in dropdown.options]
+    if wanted not in options:
+        raise UnknownNameError(what, wanted, [str(o) for o in options], f" for a filter on {model}")
+    dropdown.value = wanted
 
 
 def _sortable(field: catalog.Field) -> bool:
@@ -265,12 +274,17 @@ class QueryBuilder(widgets.VBox):
         self._quiet = True
         try:
             row = FilterRow(self.spec, self.error, self._refresh_code, self._guard(self.remove_filter))
-            if field is not None:
-                row.field.value = field
-            if operator is not None:
-                row.operator.value = operator
+            for part, wanted, what in ((row.field, field, "field"), (row.operator, operator, "operator")):
+                if wanted is not None:
+                    _choose(part, wanted, what, self.spec.name)
             if value is not None:
-                row.value.value = value
+                try:
+                    row.value.value = value
+                except traitlets.TraitError:  # a value the row's input cannot show
+                    raise QueryError(
+                        f"{value!r} is not a value for {row.field.value}.{row.operator.value}; pass text, a number, "
+                        "True/False or a date."
+                    ) from None
         finally:
             self._quiet = False
         self.filters.append(row)

@@ -410,6 +410,15 @@ class Case:
     setup: Callable[[Ctx], None] | None = None
 
 
+def query_builder(ctx: Ctx) -> Any:
+    """A notebook QueryBuilder on the case's client, reading sessions."""
+    from brainstem_pandas.widgets import QueryBuilder
+
+    builder = QueryBuilder(ctx.client)
+    builder.model.value = "session"
+    return builder
+
+
 def session(ctx: Ctx, **fields: Any) -> dict[str, Any]:
     """A valid new session, with ``fields`` changed."""
     return {"name": "bad-input new", "projects": [ctx.world.project], **fields}
@@ -1194,6 +1203,24 @@ CASES = [
                 ),
                 ConfigurationError,
                 r"pass workers=1",
+            ),
+            (
+                "widget-filter-unknown-field",
+                lambda c: query_builder(c).add_filter("nmae", "icontains", "rat"),
+                UnknownNameError,
+                r"Did you mean 'name'",
+            ),
+            (
+                "widget-filter-unknown-operator",
+                lambda c: query_builder(c).add_filter("name", "icontain", "rat"),
+                UnknownNameError,
+                r"Did you mean 'icontains'",
+            ),
+            (
+                "widget-filter-value-an-object",
+                lambda c: query_builder(c).add_filter("name", "icontains", {"a": 1}),
+                QueryError,
+                r"pass text, a number",
             ),
             (
                 "cli-snapshot-unknown-model",
