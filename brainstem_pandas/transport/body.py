@@ -91,8 +91,15 @@ def read_body(response: requests.Response, deadline: float, cap: int = MAX_BODY)
 
 def _raw_chunks(response: requests.Response) -> Iterator[bytes]:
     """The raw (still encoded) body in chunks; a broken connection becomes :class:`CutShort`."""
+    raw = response.raw
     try:
-        yield from response.raw.stream(CHUNK, decode_content=False)
+        if not hasattr(raw, "read1"):  # a test double's stream
+            yield from raw.stream(CHUNK, decode_content=False)
+            return
+        # read1 returns whatever one socket read brought: the deadline is checked between reads,
+        # where read() would block until a whole chunk (64 KiB) had trickled in.
+        while data := raw.read1(CHUNK, decode_content=False):
+            yield data
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.ReadTimeout(f"read timed out ({type(exc).__name__})") from None
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError, OSError) as exc:

@@ -16,6 +16,7 @@ from hostile import HostileServer, Reply, Seen, json_reply
 
 import brainstem_pandas as bsp
 from brainstem_pandas import auth
+from brainstem_pandas.pagination import NextLinkPaginator
 from brainstem_pandas.transport import RetryPolicy, Transport
 
 TOKEN = "bst_pat_hostile0123456789abcdef"
@@ -23,6 +24,7 @@ RETRY = RetryPolicy(attempts=3, backoff=0.0, max_delay=0.0, max_wait=5.0)
 TIMEOUT = (2.0, 0.5, 1.0)  # connect, per read, whole answer: a trickle ends at 1 s
 SID = "00000000-0000-4000-8000-000000000001"
 PAGE = {"sessions": [{"id": SID, "name": "s1"}], "count": 1, "next": None, "previous": None}
+LIST = "/api/private/stem/session/"
 DEEP = b"[" * 3000 + b"]" * 3000
 
 
@@ -92,6 +94,14 @@ CASES = [
     Case(
         "trickled body past the deadline",
         always(json_reply({**PAGE, "pad": "x" * 400}, trickle=(20, 0.1))),
+        "read",
+        bsp.TransportError,
+        "Check the server URL",
+        3,
+    ),
+    Case(
+        "large chunked body trickled (read() would wait for a whole chunk)",
+        always(json_reply({**PAGE, "pad": "x" * 100_000}, framing="chunked", trickle=(50, 0.05))),
         "read",
         bsp.TransportError,
         "Check the server URL",
@@ -204,6 +214,47 @@ CASES = [
         bsp.ResponseError,
         "Check the server address",
         0,
+    ),
+    # next links, followed by a next-link walk (read_url): the walk refuses any other origin
+    Case(
+        "walk: backslash next link",
+        page_link(lambda own, other: f"http://{other[7:]}\\@{own}{LIST}?p=2"),
+        "walk",
+        bsp.ResponseError,
+        "Check the server address",
+        1,
+    ),
+    Case(
+        "walk: userinfo next link",
+        page_link(lambda own, other: f"http://me:pw@{own}{LIST}?p=2"),
+        "walk",
+        bsp.ResponseError,
+        "Check the server address",
+        1,
+    ),
+    Case(
+        "walk: next link to https",
+        page_link(lambda own, other: f"https://{own}{LIST}?p=2"),
+        "walk",
+        bsp.ResponseError,
+        "Check the server address",
+        1,
+    ),
+    Case(
+        "walk: next link to another port",
+        page_link(lambda own, other: f"{other}{LIST}?p=2"),
+        "walk",
+        bsp.ResponseError,
+        "Check the server address",
+        1,
+    ),
+    Case(
+        "walk: next link with a space",
+        page_link(lambda own, other: f"http://{own} {LIST}?p=2"),
+        "walk",
+        bsp.ResponseError,
+        "Check the server address",
+        1,
     ),
     Case(
         "401 then 401 (nothing to renew)",
@@ -337,6 +388,9 @@ def _act(case: Case, url: str) -> Any:
         client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False, workers=1)
         client.transport.max_body = 8192
         return client.read("session")
+    if case.act == "walk":
+        client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False)
+        return client.read_url(LIST, "sessions", paginator=NextLinkPaginator(100, "limit"))
     if case.act == "link":
         client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False)
         return client.transport.get(case.script(None, url).headers["Location"])  # type: ignore[arg-type]
