@@ -71,14 +71,14 @@ DEVICE = {"device_code": "devcode0123456789abcdef", "user_code": "ABCD-1234", "v
 
 CASES = [
     # -- list endpoint ----------------------------------------------------------------------
-    Case("5xx forever", always(json_reply({"detail": "down"}, 503)), "read", bsp.ServerError, "503", 3),
+    Case("5xx forever", always(json_reply({"detail": "down"}, 503)), "read", bsp.ServerError, "try again later", 3),
     Case("5xx then ok", then(json_reply({}, 502), OK), "read", None, SID, 2, [SID]),
     Case(
         "429 forever, Retry-After 0",
         always(json_reply({}, 429, headers={"Retry-After": "0"})),
         "read",
         bsp.RateLimitError,
-        "429",
+        "Wait and try again",
         3,
     ),
     Case(
@@ -86,7 +86,7 @@ CASES = [
         always(json_reply({}, 429, headers={"Retry-After": "86400"})),
         "read",
         bsp.RateLimitError,
-        "429",
+        "Wait and try again",
         1,
     ),
     Case("resets forever", always(Reply(reset=True)), "read", bsp.TransportError, "Check the server URL", 3),
@@ -261,11 +261,19 @@ CASES = [
         always(json_reply({"detail": "bad token"}, 401)),
         "read",
         bsp.UnauthorizedError,
-        "401",
+        "Sign in again",
         1,
     ),
+    Case(
+        "401, renewed, 401 again (renewal fails to cure)",
+        lambda seen, other: SIGNED if seen.path.startswith("/api/auth/") else json_reply({"detail": "no"}, 401),
+        "pair",
+        bsp.UnauthorizedError,
+        "Sign in again",
+        3,
+    ),
     # -- detail endpoint ----------------------------------------------------------------------
-    Case("get: 404", always(json_reply({"detail": "Not found."}, 404)), "get", bsp.NotFoundError, "404", 1),
+    Case("get: 404", always(json_reply({"detail": "Not found."}, 404)), "get", bsp.NotFoundError, "Check the id", 1),
     Case(
         "get: 500 then ok",
         then(json_reply({}, 500), json_reply({"session": {"id": SID, "name": "s1"}})),
@@ -387,6 +395,12 @@ def _act(case: Case, url: str) -> Any:
     if case.act == "read":
         client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False, workers=1)
         client.transport.max_body = 8192
+        return client.read("session")
+    if case.act == "pair":
+        client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False, workers=1)
+        client.transport.credentials = auth.TokenPair(
+            TOKEN, "bst_refresh_hostile9876543210", 1e12, f"{url}/api/auth/token/refresh/", transport=_sign_in(url)
+        )
         return client.read("session")
     if case.act == "walk":
         client = bsp.connect(url, token=TOKEN, retry=RETRY, timeout=TIMEOUT, progress=False)
