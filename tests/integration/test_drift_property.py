@@ -20,6 +20,7 @@ import itertools
 import threading
 from collections import Counter
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -38,8 +39,13 @@ SIZE = 10  # records per page: a walk of the ~90 visible sessions has ten pages
 PROXY = "/proxy/list/"
 UNIQUE = itertools.count()  # session names are unique on the server
 
-EDIT = st.tuples(st.integers(0, 30), st.sampled_from(["create", "delete", "rename", "redate"]), st.integers(0, 9999))
-SCHEDULE = st.lists(EDIT, min_size=1, max_size=8)
+# Where an edit lands in the sort order: anywhere, or on a page boundary (pages of 10 step by 9).
+POSITION = st.one_of(st.integers(0, 99), st.integers(1, 10).map(lambda j: 9 * j))
+KINDS = ["create", "create-late", "delete", "rename", "redate", "push", "seam", "seam"]
+EDIT = st.tuples(st.sampled_from(KINDS), POSITION)
+# Edits come in groups before one request: a rename, a create and a delete together
+# keep the total and every seam as they were, which only the proof for sorts sees.
+SCHEDULE = st.lists(st.tuples(st.integers(0, 24), st.lists(EDIT, min_size=1, max_size=3)), min_size=1, max_size=4)
 PROFILE = settings(
     max_examples=8,
     deadline=None,
@@ -52,36 +58,50 @@ PROFILE = settings(
 class Editor:
     """Runs scheduled edits through the sandbox's API, and remembers what each touched."""
 
-    def __init__(self, sb: Sandbox, project: str, editable: list[str], schedule: list[tuple[int, str, int]]) -> None:
-        self.sb, self.project, self.editable = sb, project, list(editable)
+    def __init__(self, sb: Sandbox, project: str, editable: list[str], schedule: list, key: str = "name") -> None:
+        self.sb, self.project, self.editable, self.key = sb, project, list(editable), key
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {sb.token}"
         self.due: dict[int, list[tuple[str, int]]] = {}
-        for k, kind, draw in schedule:
-            self.due.setdefault(k, []).append((kind, draw))
+        for k, edits in schedule:
+            self.due.setdefault(k, []).extend(edits)
         self.created: set[str] = set()
         self.deleted: set[str] = set()
         self.changed: set[str] = set()
         self.requests = 0
         self.lock = threading.Lock()
 
-    def before_request(self) -> None:
-        """Called just before each page request is sent: run the edits due now."""
+    def before_request(self, offset: int) -> None:
+        """Called just before each page request (for records from ``offset`` on) is sent: run the edits due now."""
         with self.lock:
             for kind, draw in self.due.pop(self.requests, []):
-                self.apply(kind, draw)
+                self.apply(kind, draw, offset)
             self.requests += 1
 
-    def apply(self, kind: str, draw: int) -> None:
+    def apply(self, kind: str, draw: int, offset: int = 0) -> None:
         url = self.sb.url + SESSIONS
-        if kind == "create":
-            body = {"name": f"{draw:04d}-created-{next(UNIQUE)}", "projects": [self.project]}
-            answer = self.http.post(url, json=body, timeout=30)
+        if kind == "seam":
+            # The issue's case: the record a seam compares moves one place on, a record before it
+            # is deleted and one is created at the end; the total and the seam stay as they were.
+            order = self.order()
+            before = [r["id"] for r in order[:offset] if r["id"] in set(self.editable)]
+            self.push(offset, order)
+            if before:
+                self.apply("delete", self.editable.index(before[-1]))
+            self.apply("create-late", draw)
+            return
+        if kind.startswith("create"):
+            # Digits sort before the seeded names, "~" after them: a create at the front or at the end.
+            name = f"{'~' if kind == 'create-late' else ''}{draw:04d}-created-{next(UNIQUE)}"
+            answer = self.http.post(url, json={"name": name, "projects": [self.project]}, timeout=30)
             assert answer.ok, answer.text
             self.created.add(answer.json()["session"]["id"])
             self.editable.append(answer.json()["session"]["id"])
             return
         if not self.editable:
+            return
+        if kind == "push":
+            self.push(draw)
             return
         sid = self.editable[draw % len(self.editable)]
         if kind == "delete":
@@ -90,13 +110,38 @@ class Editor:
             self.deleted.add(sid)
             return
         # A rename or a new date moves the record in a sort by name or by date_time.
-        change = (
-            {"name": f"{draw:04d}-renamed-{next(UNIQUE)}"}
-            if kind == "rename"
-            else {"date_time": f"{1990 + draw % 40}-01-01T00:00:00Z"}
-        )
-        self.http.patch(f"{url}{sid}/", json=change, timeout=30).raise_for_status()
+        if kind == "rename":
+            change = {"name": f"{draw:04d}-renamed-{next(UNIQUE)}"}
+        else:
+            change = {"date_time": f"{1990 + draw % 40}-01-01T00:00:00Z"}
+        self.patch(sid, change)
+
+    def patch(self, sid: str, change: dict[str, Any]) -> None:
+        self.http.patch(f"{self.sb.url}{SESSIONS}{sid}/", json=change, timeout=30).raise_for_status()
         self.changed.add(sid)
+
+    def order(self) -> list[dict[str, Any]]:
+        """The visible sessions in the sort order edits aim at."""
+        params = {"limit": 100, "sort[]": [self.key, "id"]}
+        return self.http.get(self.sb.url + SESSIONS, params=params, timeout=30).json()["sessions"]
+
+    def push(self, position: int, order: list[dict[str, Any]] | None = None) -> None:
+        """Move the editable record at or after ``position`` (in the sort order) to just past its successor.
+
+        On a page boundary this is the record a seam compares: with a delete before it
+        and a create after, every seam and the total stay as they were.
+        """
+        order = order or self.order()
+        editable = set(self.editable)
+        for at in range(min(position, len(order) - 2), len(order) - 1):
+            record, successor = order[at], order[at + 1]
+            if record["id"] in editable and successor[self.key]:
+                if self.key == "name":
+                    self.patch(record["id"], {"name": f"{successor['name']}~{next(UNIQUE)}"})
+                else:
+                    later = successor["date_time"].replace("Z", "").split(".")[0]
+                    self.patch(record["id"], {"date_time": f"{later[:-2]}{(int(later[-2:]) + 1) % 60:02d}Z"})
+                return
 
 
 class Scheduled(HTTPAdapter):
@@ -108,7 +153,8 @@ class Scheduled(HTTPAdapter):
 
     def send(self, request, **kwargs):  # type: ignore[override]
         if request.method == "GET" and request.path_url.split("?")[0] == self.path:
-            self.editor.before_request()
+            query = parse_qs(urlsplit(request.url).query)
+            self.editor.before_request(int(query.get("offset", ["0"])[0]))
         return super().send(request, **kwargs)
 
 
@@ -130,12 +176,12 @@ def proxy_script(sb: Sandbox, style: str, with_ids: bool, editor_of: dict[str, E
     http.headers["Authorization"] = f"Bearer {sb.token}"
 
     def script(seen: Seen):
-        editor_of["now"].before_request()
         if style == "page":
             size = int(seen.param("page_size") or SIZE)
             offset = (int(seen.param("page") or 1) - 1) * size
         else:
             size, offset = int(seen.param("limit") or SIZE), int(seen.param("cursor") or 0)
+        editor_of["now"].before_request(offset)
         params = [("limit", size), ("offset", offset), ("sort[]", "name"), ("sort[]", "id")]
         body = http.get(sb.url + SESSIONS, params=params, timeout=30).json()
         records = [r if with_ids else {k: v for k, v in r.items() if k != "id"} for r in body["sessions"]]
@@ -154,11 +200,11 @@ def world() -> Iterator[tuple[Sandbox, str, set[str]]]:
         yield sb, min(projects), projects
 
 
-def editor_for(world, schedule) -> tuple[Editor, dict[str, dict[str, Any]]]:
+def editor_for(world, schedule, key: str = "name") -> tuple[Editor, dict[str, dict[str, Any]]]:
     sb, project, projects = world
     before = sessions_now(sb)
     editable = sorted(sid for sid, r in before.items() if r["projects"] and set(r["projects"]) <= projects)
-    return Editor(sb, project, editable, schedule), before
+    return Editor(sb, project, editable, schedule, key), before
 
 
 def check_ids(got: list[str], before: dict[str, Any], editor: Editor) -> None:
@@ -182,7 +228,7 @@ def outcome(read) -> Any:
 @given(schedule=SCHEDULE)
 @PROFILE
 def test_an_offset_read_under_any_edits_is_complete_or_an_error(world, sort, schedule) -> None:
-    editor, before = editor_for(world, schedule)
+    editor, before = editor_for(world, schedule, "date_time" if sort == ["date_time"] else "name")
     client = bsp.connect(world[0].url, token=world[0].token, progress=False, workers=1)
     client.options = client.options.but(page_size=SIZE)
     client.transport.session.mount("http://", Scheduled(editor, SESSIONS))
@@ -206,7 +252,7 @@ def test_concurrent_offset_reads_under_edits_are_complete_or_an_error(world, sch
 @pytest.mark.parametrize("with_ids", [True, False], ids=["ids", "no-ids"])
 @pytest.mark.parametrize("style", ["page", "next"])
 @given(schedule=SCHEDULE)
-@PROFILE
+@settings(PROFILE, max_examples=6)
 def test_page_number_and_next_link_reads_under_any_edits_are_complete_or_an_error(
     world, hostile, style, with_ids, schedule
 ) -> None:
