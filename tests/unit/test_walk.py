@@ -366,3 +366,81 @@ def test_a_mock_installed_in_an_existing_transport():
     mock.install(transport)
     walk = Walk(transport, URL, [], OffsetPaginator(), "sessions", progress=False)
     assert ids(list(walk)) == [1, 2, 3, 4, 5] and transport.requests_sent == 1
+
+
+# -- bounded walks (issue 14) --------------------------------------------------------------
+
+
+def test_a_huge_announced_total_is_planned_lazily_and_stops_at_the_first_short_page():
+    # 10**12 announced, 250 served: the plan is never listed, and the walk ends at page 3 (50 of 100 records).
+    data = records(250)
+    serve = serve_offset(data, "sessions")
+
+    def lying(request: Request) -> Response:
+        answer = serve(request)
+        return Response(answer.status, {**answer.body, "count": 10**12})
+
+    mock = MockTransport(lying)
+    walk = walk_of(mock, workers=1)()
+    pages = list(walk)
+    assert len(mock.requests) == 3 and len(pages) == 3
+    assert "page 3 of 10101010101 held 52 records where 100 were asked" in walk.problem()
+
+
+def test_an_ignored_offset_without_a_total_stops_on_the_page_that_brings_nothing_new():
+    mock = MockTransport(lambda request: Response(200, {"sessions": records(100)}))
+    walk = walk_of(mock)()
+    list(walk)
+    assert len(mock.requests) == 2 and "page 2 brought no record that earlier pages had not" in walk.problem()
+
+
+def test_next_links_in_a_loop_stop_before_the_repeated_link_is_sent():
+    def loop(request: Request) -> Response:
+        cursor = dict(request.query).get("cursor", "0")
+        following = {"0": "a", "a": "b", "b": "a"}[cursor]
+        start = {"0": 1, "a": 11, "b": 21}[cursor]
+        return Response(200, {"results": records(10, start), "next": f"{URL}?cursor={following}"})
+
+    mock = MockTransport(loop)
+    walk = walk_of(mock, NextLinkPaginator(), "results")()
+    assert ids(list(walk)) == list(range(1, 31))
+    assert len(mock.requests) == 3 and "links go in a loop" in walk.problem()
+
+
+def test_a_walk_stops_at_its_page_cap():
+    mock = MockTransport(
+        lambda request: Response(200, {"sessions": records(100, int(dict(request.query)["offset"]) + 1)})
+    )
+    walk = walk_of(mock, max_pages=4)()
+    list(walk)
+    assert len(mock.requests) == 4 and "cap of 4 pages" in walk.problem()
+
+
+def test_records_without_ids_are_kept_and_their_seams_compared_by_content():
+    data = [{"name": f"n{i}"} for i in range(250)]
+    mock = MockTransport(serve_offset(data, "things"))
+    pages = fetch_all(walk_of(mock, key="things"))
+    assert [r["name"] for p in pages for r in p.records] == [r["name"] for r in data]
+    data.insert(0, {"name": "new"})  # a shift under the walk: the content seam sees it
+    shifted = walk_of(mock, key="things", workers=1)()
+    for page in shifted:
+        if page.number == 0:
+            data.insert(0, {"name": "newer"})
+            del data[-1]
+    assert "pages shifted during the walk" in shifted.problem()
+
+
+def test_a_sorted_walk_is_checked_by_a_walk_in_id_order():
+    from brainstem_pandas.pagination import Verified
+
+    # The sorted walk's seams and total add up, but a record (a rename moved it) is not in it.
+    sorted_walk = walk_of(MockTransport(serve_offset([r for r in records(250) if r["id"] != 100], "sessions")))
+    by_id = MockTransport(serve_offset(records(249), "sessions"))
+    verified = Verified(sorted_walk(), walk_of(by_id), "contains")
+    assert len(ids(list(verified))) == 249 and len(by_id.requests) == 3
+    assert verified.problem() == (
+        "1 record(s) found by a check walk in id order were missing from the sorted walk (e.g. 100): "
+        "records were re-sorted (a sort key changed) meanwhile"
+    )
+    same = Verified(sorted_walk(), sorted_walk, "same")
+    assert len(ids(list(same))) == 249 and same.problem() is None
