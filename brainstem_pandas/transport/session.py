@@ -281,9 +281,12 @@ class Transport:
         APIError
             (a subclass per status) when the server answers with an error.
         TransportError
-            When the server cannot be reached after all attempts (or ``cancel`` was set).
+            When the server cannot be reached after all attempts, or no whole answer arrived
+            before the deadline (or ``cancel`` was set).
         ResponseError
-            When the answer is not JSON, or redirects where redirects are not followed.
+            When the answer is not JSON, is nested too deeply, exceeds ``max_body``, broke off
+            on every attempt, redirects where redirects are not followed (or more than
+            :data:`MAX_REDIRECTS` times), or names an ambiguous URL.
         """
         method, url = method.upper(), self.url(path_or_url)
         tries = Tries(retry_any=method in IDEMPOTENT if idempotent is None else idempotent)
