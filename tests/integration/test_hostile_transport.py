@@ -299,7 +299,50 @@ CASES = [
         "redirecting in a loop",
         6,
     ),
-    # -- auth endpoints -----------------------------------------------------------------------
+    Case(
+        "get: record key missing",
+        always(json_reply({"other": {}})),
+        "get",
+        bsp.ResponseError,
+        "the model is the one meant",
+        1,
+    ),
+    Case(
+        "get: record of the wrong type",
+        always(json_reply({"session": [1, 2]})),
+        "get",
+        bsp.ResponseError,
+        "the model is the one meant",
+        1,
+    ),
+    Case(
+        "get: null record",
+        always(json_reply({"session": None})),
+        "get",
+        bsp.ResponseError,
+        "the model is the one meant",
+        1,
+    ),
+    Case(
+        "get: a JSON array",
+        always(json_reply([{"id": SID}])),
+        "get",
+        bsp.ResponseError,
+        "the model is the one meant",
+        1,
+    ),
+    Case(
+        "get: redirect on the same server, followed with the token",
+        then(
+            Reply(301, headers={"Location": f"{LIST}{SID}/?moved=1"}),
+            json_reply({"session": {"id": SID, "name": "s1"}}),
+        ),
+        "get",
+        None,
+        "s1",
+        2,
+        "s1",
+    ),
     Case(
         "token endpoint 500 then 200", then(json_reply({}, 500), SIGNED), "password", None, "signed in", 2, "signed in"
     ),
@@ -454,6 +497,8 @@ def test_hostile_transport(case: Case, hostile: Callable[..., HostileServer]) ->
     # The token never reaches another server, whatever the links and redirects say.
     assert not other.seen
     assert all("Authorization" not in s.headers for s in server.seen if s.path.startswith("/api/auth/"))
+    if case.act == "get" and case.error is None:  # a read that worked carried the token on every hop
+        assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in server.seen)
 
 
 def test_a_redirect_to_another_host_never_carries_the_token(hostile: Callable[..., HostileServer]) -> None:
