@@ -26,7 +26,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
+from brainstem_pandas.errors import ConfigurationError, DamagedSnapshotError, SnapshotError
 
 MANIFEST = "manifest.json"
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:partial|previous)-(?P<pid>\d+)-[0-9a-f]+$")
@@ -113,13 +113,35 @@ def is_disk_problem(exc: BaseException) -> bool:
 # -- the target ------------------------------------------------------------------------
 
 
+def folder(path: object) -> Path:
+    """``path`` as a :class:`~pathlib.Path` (``~`` expanded), or a ConfigurationError for anything else.
+
+    Examples
+    --------
+    >>> folder("snapshots/2026-11-21").name
+    '2026-11-21'
+    >>> folder(3)
+    Traceback (most recent call last):
+    ...
+    brainstem_pandas.errors.ConfigurationError: A snapshot path must be text or a pathlib.Path, not int; ...
+    """
+    if isinstance(path, (str, os.PathLike)) and not isinstance(path, bytes):
+        text = os.fspath(path)
+        if isinstance(text, str) and text and "\x00" not in text:
+            return Path(text).expanduser()
+    raise ConfigurationError(
+        f"A snapshot path must be text or a pathlib.Path, not {type(path).__name__}; "
+        "pass a folder such as 'snapshots/2026-11-21'."
+    )
+
+
 def resolve_target(path: str | os.PathLike) -> Path:
     """The real folder a snapshot to ``path`` replaces: symlinks (the path's own included) followed.
 
     A symlink at ``path`` stays as it is and keeps pointing at the new snapshot,
     which is put in place next to the folder it points to.
     """
-    given = Path(path).expanduser()
+    given = folder(path)
     try:
         real = given.absolute().resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
 from brainstem_pandas.snapshot.files import MANIFEST, recover
+from brainstem_pandas.snapshot.files import folder as as_folder
 
 FORMAT = "brainstem-pandas-snapshot"
 FORMAT_VERSION = 1
@@ -154,7 +155,7 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     >>> read_manifest(tmp / "snap")["tables"]["project"]["file"]
     'project.parquet'
     """
-    folder = Path(path).expanduser()
+    folder = as_folder(path)
     recover(folder)
     if not folder.exists():
         raise SnapshotError(

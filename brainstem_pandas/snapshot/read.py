@@ -14,6 +14,7 @@ from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_n
 from brainstem_pandas.frames import LinkedFrames, Relation, arrow_frame
 from brainstem_pandas.frames.layout import table_name
 from brainstem_pandas.snapshot.files import MANIFEST, sha256
+from brainstem_pandas.snapshot.files import folder as as_folder
 from brainstem_pandas.snapshot.manifest import read_manifest, safe_file
 
 
@@ -53,7 +54,7 @@ def read_table(
     >>> read_table(tmp / "2026-11-21", "session.projects").columns.tolist()
     ['session_id', 'project_id', 'position']
     """
-    folder = Path(path).expanduser()
+    folder = as_folder(path)
     manifest = manifest or read_manifest(folder)
     tables = manifest["tables"]
     if not isinstance(name, str) or name not in tables:
@@ -119,7 +120,7 @@ def read_snapshot(path: str | os.PathLike, *, tables: Iterable[str] | None = Non
     >>> pd.api.types.is_datetime64_any_dtype(lf["session"]["date_time"]), lf.manifest["server"] == client.url
     (True, True)
     """
-    folder = Path(path).expanduser()
+    folder = as_folder(path)
     manifest = read_manifest(folder)
     wanted = list(manifest["tables"]) if tables is None else [tables] if isinstance(tables, str) else list(tables)
     out: dict[str, dict[str, pd.DataFrame]] = {"table": {}, "link": {}, "child": {}}
