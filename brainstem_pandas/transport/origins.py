@@ -85,6 +85,8 @@ def check_url(url: str, what: str = "Server URL") -> None:
     ...
     brainstem_pandas.errors.ConfigurationError: Server URL 'https://www.brainstem.org' holds a name and password...
     """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{what} must be text such as 'https://www.brainstem.org', not {type(url).__name__}.")
     why = ambiguity(url)
     shown = safe_url(url)
     if why and "user information" in why:

@@ -6,6 +6,7 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -104,6 +105,16 @@ class Credentials(Protocol):
         """Try to get fresh credentials after a 401; True if a retry may help."""
 
 
+def _seconds(timeout: Any) -> tuple[float, ...]:
+    """``timeout`` checked: 2 or 3 positive, finite numbers of seconds."""
+    shape = "timeout is (connect, read) or (connect, read, whole answer), in seconds above 0"
+    if not isinstance(timeout, (tuple, list)) or len(timeout) not in (2, 3):
+        raise ConfigurationError(f"{shape}, e.g. (10, 120); not {timeout!r}.")
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < math.inf for t in timeout):
+        raise ConfigurationError(f"{shape}, e.g. (10, 120); not {tuple(timeout)!r}.")
+    return tuple(float(t) for t in timeout)
+
+
 class Transport:
     """One HTTP session bound to one server.
 
@@ -159,12 +170,15 @@ class Transport:
         check_url(base_url)
         if credentials is not None:
             check_secure(base_url, allow_insecure_http)
-        if len(timeout) not in (2, 3):
-            raise ConfigurationError("timeout is (connect, read) or (connect, read, whole answer), in seconds.")
+        seconds = _seconds(timeout)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy (or None), not {type(retry).__name__}.")
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ConfigurationError(f"max_body must be a whole number of bytes above 0, not {max_body!r}.")
         self.base_url = base_url.rstrip("/") + "/"
         self.credentials = credentials
-        self.timeout = (float(timeout[0]), float(timeout[1]))
-        self.deadline = float(timeout[2]) if len(timeout) == 3 else DEADLINE
+        self.timeout = (seconds[0], seconds[1])
+        self.deadline = seconds[2] if len(seconds) == 3 else DEADLINE
         self.max_body = max_body
         self.retry = retry or RetryPolicy()
         self.follow_redirects = follow_redirects
