@@ -305,3 +305,39 @@ def test_a_walk_with_a_shifted_seam_names_the_pages(churned, monkeypatch):
     assert info.value.walks == 3 and info.value.expected == total
     assert "pages shifted during the walk: page 2 began with record" in message
     assert f"{info.value.received} unique records received, {info.value.expected} announced" in message
+
+
+def test_a_rename_a_create_and_a_delete_between_two_pages_of_a_sorted_read_are_re_walked(churned, monkeypatch):
+    # The case: sorted by name, the record that ended page 1 is renamed just past the
+    # record after it, a record before it is deleted and one is created at the end. Page 2 still
+    # begins with the renamed record and the total never moves, yet the record after it, which
+    # existed unchanged throughout, falls between the pages. The check walk in id order sees it.
+    sb, client, project, deletable = churned
+    client = bsp.connect(sb.url, token=sb.token, progress=False, workers=1)
+    order = list(client.read("session", sort=["name"]).index)
+    editable = set(deletable)
+    size = next(n for n in range(10, 101) if order[n - 1] in editable and any(s in editable for s in order[: n - 1]))
+    client.options = client.options.but(page_size=size)
+    seam, survivor = order[size - 1], order[size]
+    victim = next(s for s in order[: size - 1] if s in editable)
+    names = client.read("session")["name"]
+    real_get, done, walks = client.transport.get, [], []
+
+    def get(url, params=None, **kwargs):
+        if dict(params or []).get("offset") == size - 1 and ("sort[]", "name") in list(params or []) and not done:
+            with requests.Session() as http:
+                http.headers["Authorization"] = f"Bearer {sb.token}"
+                change = {"name": f"{names[survivor]}~moved"}
+                http.patch(f"{sb.url}{SESSIONS}{seam}/", json=change, timeout=30).raise_for_status()
+                http.delete(f"{sb.url}{SESSIONS}{victim}/", timeout=30).raise_for_status()
+                body = {"name": "~~~ created last", "projects": [project]}
+                http.post(sb.url + SESSIONS, json=body, timeout=30).raise_for_status()
+            done.append(1)
+        return real_get(url, params=params, **kwargs)
+
+    monkeypatch.setattr(client.transport, "get", get)
+    real_walk = client._walk
+    monkeypatch.setattr(client, "_walk", lambda *a, **k: walks.append(1) or real_walk(*a, **k))
+    frame = client.read("session", sort=["name"])
+    assert done and len(walks) == 2  # the gap was seen, and the read walked again
+    assert survivor in frame.index and set(frame.index) == ids_now(sb)
