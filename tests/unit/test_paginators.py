@@ -204,3 +204,28 @@ def test_tally_problems_in_order_of_precedence():
     bare = Tally(SeamLedger())
     bare.note(0, [1, 2], None), bare.note(1, [2, 3], None)
     assert bare.expected is None and bare.problem() == "1 records arrived twice: pages shifted during the walk"
+
+
+def test_plans_are_lazy_and_counted_without_listing_them():
+    import types
+
+    huge = Page(0, [{}] * 100, total=10**12)
+    plan = OffsetPaginator(100).plan(huge)
+    assert isinstance(plan, types.GeneratorType)  # nothing is made before it is asked for
+    assert [r.params["offset"] for r in (next(plan), next(plan))] == [99, 198]
+    assert OffsetPaginator(100).planned(10**12) == 10101010101
+    assert OffsetPaginator(100).planned(250) == 3 == len(OffsetPaginator(100).offsets(250))
+    assert PageNumberPaginator(50).planned(10**12) == 2 * 10**10 and PageNumberPaginator(50).planned(0) == 1
+    assert NextLinkPaginator().planned(100) == 0
+
+
+def test_records_without_ids_are_kept_and_compared_by_content():
+    from brainstem_pandas.pagination import Content, record_key
+
+    a, b = record_key({"name": "a"}), record_key({"name": "b"})
+    assert isinstance(a, Content) and a != b and record_key({"id": 7}) == 7
+    ledger = SeamLedger(overlap=1)
+    assert ledger.feed(0, [a, b]) == [0, 1] and ledger.feed(1, [b, a]) == [1]  # the seam, then a kept again
+    assert ledger.shifts == [] and ledger.fresh == 0
+    assert ledger.feed(2, [a, b]) == [1] and ledger.shifts == []
+    assert ledger.feed(3, [a]) == [] and ledger.shifts == [Shift(3, b, a)]
