@@ -228,4 +228,4 @@ def test_records_without_ids_are_kept_and_compared_by_content():
     assert ledger.feed(0, [a, b]) == [0, 1] and ledger.feed(1, [b, a]) == [1]  # the seam, then a kept again
     assert ledger.shifts == [] and ledger.fresh == 0
     assert ledger.feed(2, [a, b]) == [1] and ledger.shifts == []
-    assert ledger.feed(3, [a]) == [] and ledger.shifts == [Shift(3, b, a)]
+    assert ledger.feed(3, [a]) == [0] and ledger.shifts == [Shift(3, b, a)]  # kept, and the shift noted
