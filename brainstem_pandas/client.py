@@ -4,10 +4,9 @@
 >>> sessions.index.name, str(sessions["date_time"].dtype)
 ('id', 'datetime64[us, UTC]')
 
-Every read makes a checked :class:`~brainstem_pandas.query.Query` and
-:class:`~brainstem_pandas.sources.ReadOptions`, then walks the pages of its source
-(:mod:`~brainstem_pandas.sources`: a server or a snapshot); what needs a server is
-refused offline in one place (:meth:`Client._server`).
+Every read makes a checked :class:`~brainstem_pandas.query.Query` and :class:`~brainstem_pandas.sources.ReadOptions`,
+then walks the pages of its source (:mod:`~brainstem_pandas.sources`: a server or a snapshot); what needs a
+server is refused offline in one place (:meth:`Client._server`).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from brainstem_pandas.sources import (
     ReadProgress,
     SnapshotSource,
     Source,
+    check_hooks,
     stop_if_cancelled,
 )
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
@@ -284,6 +284,7 @@ class Client:
 
         Returns what the walk fetched, for a manifest: the query, its records and the announced total.
         """
+        check_hooks(on_page, cancel)  # before the first page is asked for
         mark, seen = builder.checkpoint(), [0]
         walks: list[Walked] = []
 
@@ -422,7 +423,8 @@ class Client:
         True
         """
         spec = catalog.model(model)
-        return self.backend.get(spec, id, tuple(include or ()), check_portal(portal or self.portal))
+        names = (include,) if isinstance(include, str) else tuple(include or ())  # one name, as reads take it
+        return self.backend.get(spec, id, names, check_portal(portal or self.portal))
 
     # -- writing (a server only) -------------------------------------------------------------
     def save(self, model: str, data: Mapping[str, Any], id: Any = None) -> dict:

@@ -67,7 +67,7 @@ class ReadOptions:
     >>> ReadOptions(workers=0)
     Traceback (most recent call last):
     ...
-    brainstem_pandas.errors.ConfigurationError: workers must be a whole number of at least 1, not 0; ...
+    brainstem_pandas.errors.ConfigurationError: workers must be a whole number from 1 to 64, not 0; ...
     """
 
     workers: int = 8
@@ -125,6 +125,18 @@ def cancelled(cancel: CancelSignal | None) -> bool:
     if cancel is None:
         return False
     return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def check_hooks(on_page: Any, cancel: Any) -> None:
+    """Refuse an ``on_page`` that is not callable, or a ``cancel`` that is neither an Event nor callable."""
+    if on_page is not None and not callable(on_page):
+        raise ConfigurationError(
+            f"on_page must be a function called with each page's progress, not {type(on_page).__name__}."
+        )
+    if cancel is not None and not (isinstance(cancel, threading.Event) or callable(cancel)):
+        raise ConfigurationError(
+            f"cancel must be a threading.Event or a function returning True to stop, not {type(cancel).__name__}."
+        )
 
 
 def stop_if_cancelled(cancel: CancelSignal | None, model: str, records: int) -> None:
@@ -277,6 +289,10 @@ class HttpSource:
         Offset pages with no sort parameter are proven by their seams; other
         styles (and sorts) are walked twice and must agree (see :mod:`brainstem_pandas.pagination`).
         """
+        if not isinstance(url, str) or not url:
+            raise ConfigurationError(
+                f"url must be the text of a list endpoint, such as '/brainmaps/v1/brains/', not {url!r}."
+            )
         pager = paginator or PageNumberPaginator(options.page_size)
         # The paginator sets these on every page; a second value would make the server pick one of them.
         clash = [key for key in (params or {}) if key in pager.first_params()]

@@ -36,8 +36,11 @@ T = TypeVar("T")
 MAX_PAGES = 100_000
 
 
+MAX_WORKERS = 64
+
+
 def check_workers(workers: Any) -> None:
-    """Refuse a ``workers`` that is not a whole number of at least 1.
+    """Refuse a ``workers`` that is not a whole number from 1 to :data:`MAX_WORKERS`.
 
     Examples
     --------
@@ -45,12 +48,14 @@ def check_workers(workers: Any) -> None:
     >>> check_workers(0)
     Traceback (most recent call last):
     ...
-    brainstem_pandas.errors.ConfigurationError: workers must be a whole number of at least 1, not 0; ...
+    brainstem_pandas.errors.ConfigurationError: workers must be a whole number from 1 to 64, not 0; ...
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        # The cap: each worker is a thread and a pooled connection; past a few dozen a server only
+        # throttles (429) and the client only spends memory.
         raise ConfigurationError(
-            f"workers must be a whole number of at least 1, not {workers!r}; pass workers=1 "
-            "to read page by page, or more for concurrent pages."
+            f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}; pass workers=1 "
+            "to read page by page, or more (8 is the default) for concurrent pages."
         )
 
 

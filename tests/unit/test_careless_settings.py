@@ -37,3 +37,29 @@ def test_a_careless_setting_says_what_to_pass(name: str) -> None:
 def test_good_settings_are_kept() -> None:
     transport = Transport(URL, timeout=(1, 2, 3))
     assert (transport.timeout, transport.deadline) == ((1.0, 2.0), 3.0)
+
+
+def _client_on_a_mock():
+    from brainstem_pandas.testing import MockTransport, serve_offset
+
+    mock = MockTransport(serve_offset([{"id": "9a6e1f4c-61a6-4b8e-9d58-0a4cbd0d6e1a", "name": "s"}], "sessions"))
+    client = bsp.Client(URL, None, portal="public", progress=False)
+    mock.install(client.transport)
+    return client, mock
+
+
+READS = {
+    "on_page not callable": (lambda c: c.read_linked("session", on_page=3), "on_page must be a function"),
+    "cancel text": (lambda c: c.read_linked("session", cancel="stop"), "cancel must be a threading.Event"),
+    "read_url of a number": (lambda c: c.read_url(3), "url must be the text of a list endpoint"),
+    "a billion workers": (lambda c: c.read("session", workers=10**9), "from 1 to 64"),
+}
+
+
+@pytest.mark.parametrize("name", READS)
+def test_a_careless_read_argument_is_refused_before_any_request(name: str) -> None:
+    client, mock = _client_on_a_mock()
+    call, phrase = READS[name]
+    with pytest.raises(bsp.ConfigurationError, match=phrase):
+        call(client)
+    assert mock.requests == []
