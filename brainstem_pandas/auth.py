@@ -158,7 +158,7 @@ class TokenPair:
                     f"{exc} The sign-in has ended (the refresh token expired or was used elsewhere): sign in again.",
                     status=exc.status,
                 ) from exc
-            if not isinstance(data.get("access"), Secret) or not isinstance(data.get("refresh"), Secret):
+            if not _has_pair(data):
                 raise AuthenticationError(
                     f"{self.refresh_url} answered without a new access/refresh pair; sign in again, and tell "
                     "the server's admins if it keeps happening."
@@ -193,6 +193,11 @@ def sign_in_transport(url: str) -> Transport:
     parts = urlsplit(url)
     root = f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else url
     return Transport(root, None, timeout=AUTH_TIMEOUT, retry=SIGN_IN_RETRY, pool_size=1, follow_redirects=False)
+
+
+def _has_pair(data: dict[str, Any]) -> bool:
+    """Whether a token endpoint's answer holds both an access and a refresh token (read as Secrets)."""
+    return isinstance(data.get("access"), Secret) and isinstance(data.get("refresh"), Secret)
 
 
 def _post_json(url: str, payload: dict[str, Any], transport: Transport | None = None) -> dict[str, Any]:
@@ -255,7 +260,7 @@ def password_login(
             f"{exc} Check the email and password, or connect with a personal access token (bsp.connect(token=...)).",
             status=exc.status,
         ) from exc
-    if not isinstance(data.get("access"), Secret) or not isinstance(data.get("refresh"), Secret):
+    if not _has_pair(data):
         raise AuthenticationError(
             f"{root}/api/auth/token/ gave no access/refresh pair: this server may not offer password "
             "sign-in; connect with a personal access token (bsp.connect(token=...)) instead."
