@@ -28,6 +28,7 @@ from brainstem_pandas.client import Client
 from brainstem_pandas.connection import connect
 from brainstem_pandas.demo import summary
 from brainstem_pandas.errors import BrainstemError, ConfigurationError
+from brainstem_pandas.sandbox.config import ENVELOPES
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +46,9 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--envelope",
         default="count",
-        choices=["count", "meta", "bare"],
-        help="list envelope: count/next/previous, meta.total_results, or bare",
+        choices=list(ENVELOPES),
+        help="list envelope: count/next/previous, meta.total_results, bare, docs (as documented: private "
+        "lists bare, public lists with meta) or pages (docs, public lists paginated by page/per_page)",
     )
     p.add_argument("--rate-limit", type=int, default=0, help="requests per window per client (0 = off)")
     p.add_argument("--rate-window", type=int, default=60, help="rate-limit window in seconds")

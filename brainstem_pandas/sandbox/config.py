@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 ENV_VAR = "BSP_SANDBOX_CONFIG"
 
-ENVELOPES = ("count", "meta", "bare")
+ENVELOPES = ("count", "meta", "bare", "docs", "pages")
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate")
 
 
@@ -32,7 +32,9 @@ class SandboxConfig:
         SQLite database file the server uses.
     envelope : str
         List envelope: ``"count"`` (``count/next/previous``), ``"meta"``
-        (``meta.total_results``) or ``"bare"`` (only the list key).
+        (``meta.total_results``), ``"bare"`` (only the list key), ``"docs"`` (as
+        documented: private lists bare, public lists with dynamic-rest's ``meta``) or
+        ``"pages"`` (``docs`` with the public portal paginated by ``page``/``per_page``).
     seed : int
         Seed of the fault injector (and of the data generator).
     latency_ms : float
