@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -136,3 +137,15 @@ def test_the_cli_csv_export_holds_json_in_nested_cells_and_plain_descriptions(sa
         assert row["description"] == (flat.at[pid, "description"] if pd.notna(flat.at[pid, "description"]) else "")
         assert row["description_text"] == (bsp.plain_text(row["description"]) if row["description"] else "")
     assert any(r["description"].startswith("<p>") and "<" not in r["description_text"] for r in rows.values())
+
+
+def test_the_readme_members_example_runs_as_written(client, tmp_path, monkeypatch):
+    section = (ROOT / "README.md").read_text().split("## Members as tables, and exports", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {"client": client, "bsp": bsp}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert len(scope["managers"]) > 0 and scope["managers"]["users.user"].str.contains("@").all()
+    assert [p.name for p in scope["paths"]] == [f"{name}.csv" for name in scope["lf"].to_dict()]
+    assert bsp.catalog.model("project").field("users").map.key == "user"
+    assert not scope["texts"].dropna().str.contains("<p>").any() and scope["texts"].notna().any()
