@@ -109,7 +109,7 @@ def _maps(frames: LinkedFrames, model: str) -> dict[str, dict[Any, dict[str, tup
         out[field] = per
         data = [c for c in rows.columns if c not in (parent, key)]
         for pid, k, *values in zip(rows[parent], rows[key], *(rows[c] for c in data)):
-            per.setdefault(pid, {})[k] = tuple(zip(data, values))
+            per.setdefault(pid, {})[k] = tuple((c, v) for c, v in zip(data, values) if v is not None)  # as sent
     return out
 
 
@@ -189,8 +189,9 @@ def diff_snapshots(
     dict
         ``{model: {"added": [ids], "removed": [ids], "changed": {id: [columns]}}}``
         holding only models with a difference; map tables the same way under their
-        names (``"project.users"``), their rows named ``"<parent id> <key>"``. A column present on one side only
-        counts as changed for every record where the other side has a value.
+        names (``"project.users"``), their rows named ``"<parent id> <key>"``. A column
+        present on one side only counts as changed for every record where the other
+        side has a value.
         To-many relations compare through their link tables (a reordered list is a change).
 
     Examples

@@ -169,6 +169,8 @@ def test_the_diff_reports_a_changed_permission_and_members_by_key():
     }
     assert diff["project"] == {"added": [], "removed": [], "changed": {P1: ["users"]}}
     assert "project.groups" not in diff and bsp.diff_snapshots(before, build(projects())) == {}
+    nulls = {k: {**v, "since": None} for k, v in projects()[0]["users"].items()}  # a new field, never set
+    assert bsp.diff_snapshots(before, build(projects(**{P1: {"users": nulls}}))) == {}
 
 
 def test_a_rewalk_forgets_the_map_rows_added_since_the_checkpoint():
