@@ -43,6 +43,7 @@ _BLOCKS = frozenset(
 )
 _HIDDEN = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _SPACES = re.compile(r"\s+")
+_CUT = re.compile(r"<[!/?A-Za-z]")  # what html.parser leaves unparsed after feed() starts like this when cut off
 
 
 class _Text(HTMLParser):
@@ -87,6 +88,8 @@ def html_text(markup: str) -> str:
     """
     parser = _Text()
     parser.feed(markup)
+    if _CUT.match(parser.rawdata):  # a tag or comment cut off by the end: a browser shows none of it
+        parser.rawdata = ""
     parser.close()
     return parser.text()
 
