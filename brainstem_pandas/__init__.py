@@ -37,6 +37,7 @@ from brainstem_pandas.errors import (
     ValidationError,
 )
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, TypeConflictWarning
+from brainstem_pandas.frames.export import plain_text
 from brainstem_pandas.pagination import (
     NextLinkPaginator,
     OffsetPaginator,
@@ -92,6 +93,7 @@ __all__ = [
     "login",
     "logout",
     "models",
+    "plain_text",
     "read_snapshot",
     "read_table",
 ]

@@ -23,6 +23,31 @@ _SEGMENT_FIELD = "url_model_segment"
 
 
 @dataclass(frozen=True)
+class MapSpec:
+    """How a JSON object keyed by identifiers (a *map*) is laid out: one row per key.
+
+    Attributes
+    ----------
+    key : str
+        The column holding each key (``"user"`` for ``project.users``).
+    key_is : str
+        What a key is, in words (``"the member's e-mail address"``).
+    values : tuple of (str, str)
+        Each entry's documented fields and their catalog types, in documented order.
+
+    Examples
+    --------
+    >>> spec = model("project").field("users").map
+    >>> spec.key, [name for name, _ in spec.values]
+    ('user', ['can_change', 'is_manager', 'is_owner'])
+    """
+
+    key: str
+    key_is: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Field:
     """One documented field of a model.
 
@@ -35,6 +60,10 @@ class Field:
         Target model of a relation.
     many : bool
         True for a to-many relation (a list of ids).
+    map : MapSpec or None
+        For a JSON object keyed by identifiers (``project.users``): how its entries are laid out.
+    rich_text : bool
+        True for text the docs call rich text (sent as HTML, e.g. descriptions).
     """
 
     name: str
@@ -47,6 +76,8 @@ class Field:
     many: bool = False
     choices: tuple[str, ...] | None = None
     notes: str | None = None
+    map: MapSpec | None = None
+    rich_text: bool = False
 
     @property
     def is_relation(self) -> bool:
@@ -111,6 +142,34 @@ class Model:
         """Fields that hold ids of other models."""
         return [f for f in self.fields if f.is_relation]
 
+    @property
+    def maps(self) -> list[Field]:
+        """JSON fields that are objects keyed by identifiers (child tables, one row per key).
+
+        Examples
+        --------
+        >>> [f.name for f in model("project").maps]
+        ['users', 'groups']
+        """
+        return [f for f in self.fields if f.map is not None]
+
+    @property
+    def rich_text(self) -> list[str]:
+        """Names of the fields holding rich text (HTML).
+
+        Examples
+        --------
+        >>> model("session").rich_text
+        ['description']
+        """
+        return [f.name for f in self.fields if f.rich_text]
+
+
+def _map(raw: dict[str, Any] | None) -> MapSpec | None:
+    if not raw:
+        return None
+    return MapSpec(raw["key"], raw.get("key_is", ""), tuple((k, v) for k, v in raw["value"].items()))
+
 
 def _field(raw: dict[str, Any]) -> Field:
     rel = raw.get("relation") or {}
@@ -126,6 +185,8 @@ def _field(raw: dict[str, Any]) -> Field:
         many=bool(rel.get("many")),
         choices=tuple(choices) if choices else None,
         notes=raw.get("notes"),
+        map=_map(raw.get("map")),
+        rich_text=bool(raw.get("rich_text")),
     )
 
 

@@ -232,24 +232,26 @@ def run_read(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _cannot_write(folder, exc) from None
         for name, frame in lf.to_dict().items():
-            _write(frame, args.format, folder / f"{name}.{args.format}")
+            _write(frame, args.format, folder / f"{name}.{args.format}", name)
         print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
         return 0
     frame = client.read(args.model, filters=filters, sort=sort)
-    _write(frame, args.format, Path(args.out) if args.out else None)
+    _write(frame, args.format, Path(args.out) if args.out else None, args.model)
     if args.out:
         print(f"Wrote {len(frame):,} {args.model} records to {args.out}", file=sys.stderr)
     return 0
 
 
-def _write(frame: Any, fmt: str, path: Path | None) -> None:
-    # Written next to the target and renamed, so a failure never leaves half a file.
+def _write(frame: Any, fmt: str, path: Path | None, model: str | None = None) -> None:
+    # Written next to the target and renamed, so a failure never leaves half a file. Nested cells are JSON,
+    # and rich-text fields of ``model`` gain a plain-text column (frames.export).
+    from brainstem_pandas.frames.export import export_csv, export_json
+
     text = ""
     if fmt == "csv":
-        text = frame.to_csv()
+        text = export_csv(frame, model)
     elif fmt == "json":
-        flat = frame.reset_index() if frame.index.name == "id" else frame
-        text = flat.to_json(orient="records", date_format="iso", indent=1) + "\n"
+        text = export_json(frame, model)
     if path is None:
         sys.stdout.write(text)
         return
