@@ -279,8 +279,12 @@ class CatalogViewSet(DynamicModelViewSet):
     def access(self) -> permissions.Access:
         return self.request.bsp_access
 
-    def check_write(self, action: str, data: dict, instance: Any = None) -> None:
-        reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+    def check_write(self, action: str, data: dict | None, instance: Any = None) -> None:
+        """403 when ``access`` may not write; ``data=None`` checks only what no payload changes."""
+        if data is None:
+            reason = permissions.refused_before_reading(self.catalog_name, action, self.access)
+        else:
+            reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
         if reason:
             raise exceptions.PermissionDenied(reason)
 
@@ -345,6 +349,7 @@ class CatalogViewSet(DynamicModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
+        self.check_write("add", None)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -361,6 +366,7 @@ class CatalogViewSet(DynamicModelViewSet):
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
         instance = self.get_object()
+        self.check_write("change", None, instance)
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
