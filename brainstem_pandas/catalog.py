@@ -102,6 +102,23 @@ class Model:
         raise UnknownNameError("field", name, [f.name for f in self.fields], f" of {self.name}")
 
     @property
+    def url_segments(self) -> tuple[str, ...]:
+        """Every URL segment the model answers at: the documented one, then the official clients' spellings.
+
+        The docs and the MATLAB client write ``projectmembershipinvitation``; the
+        official Python client 2.0.0 puts its own name, ``project_membership_invitation``,
+        into the URL (``python_client_comparison`` in the catalog).
+
+        Examples
+        --------
+        >>> model("group_membership_request").url_segments
+        ('groupmembershiprequest', 'group_membership_request')
+        >>> model("session").url_segments
+        ('session',)
+        """
+        return (self.segment, *_client_spellings().get(self.name, ()))
+
+    @property
     def field_names(self) -> list[str]:
         """Documented field names, in documented order."""
         return [f.name for f in self.fields]
@@ -168,6 +185,19 @@ def _lookup() -> dict[str, str]:
         for alias in (name, m.segment, name.replace("_", "")):
             table.setdefault(alias, name)
     return table
+
+
+@cache
+def _client_spellings() -> dict[str, tuple[str, ...]]:
+    # The official Python client's model names that differ from the documented URL
+    # segment; names it knows that the docs do not ("protocol") are left out.
+    spellings = raw_catalog().get("python_client_comparison", {}).get("client_models", [])
+    out: dict[str, tuple[str, ...]] = {}
+    for spelling in spellings:
+        name = _lookup().get(spelling)
+        if name is not None and spelling != all_models()[name].segment:
+            out[name] = (*out.get(name, ()), spelling)
+    return out
 
 
 def model(name: str) -> Model:
