@@ -68,6 +68,9 @@ class Model:
         URL model segment, e.g. ``"projectmembershipinvitation"``.
     list_key, detail_key, write_key : str
         Response keys of list, detail and create/update answers.
+    list_meta : tuple of str
+        Portals besides the public one whose list answers carry a ``meta`` object
+        (the docs' text says so for a few private-only lists).
     """
 
     name: str
@@ -82,6 +85,7 @@ class Model:
     approval_model: str | None
     actions: tuple[dict[str, Any], ...]
     permissions: str
+    list_meta: tuple[str, ...] = ()
 
     @property
     def id_type(self) -> str:
@@ -160,6 +164,7 @@ def _model(raw: dict[str, Any]) -> Model:
         approval_model=raw.get("approval_model"),
         actions=tuple(raw.get("actions") or ()),
         permissions=raw.get("permissions") or "",
+        list_meta=tuple(raw.get("list_meta_portals") or ()),
     )
 
 

@@ -43,7 +43,8 @@ class EnvelopePagination(LimitOffsetPagination):
     - ``bare``: only the records and sideloads; clients walk until a short page.
     - ``docs``: as the BrainSTEM documentation shows it: private lists hold only the
       records and sideloads; public lists add dynamic-rest's ``meta``
-      (``page``, ``per_page``, ``total_pages``, ``total_results``).
+      (``page``, ``per_page``, ``total_pages``, ``total_results``), and so do the
+      private lists whose pages say so (``catalog.Model.list_meta``).
     - ``pages``: ``docs``, but the public portal paginates as dynamic-rest's page-number
       pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
       ``offset`` ignored, a page past the last one a 404.
@@ -56,6 +57,8 @@ class EnvelopePagination(LimitOffsetPagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         self.public = getattr(view, "kwargs", {}).get("portal") == permissions.PUBLIC
+        name = getattr(view, "catalog_name", "")
+        self.with_meta = self.public or (bool(name) and permissions.PRIVATE in catalog.model(name).list_meta)
         if settings.CONFIG.envelope == "pages" and self.public:
             return self._paginate_by_page(queryset, request)
         return super().paginate_queryset(queryset, request, view)
@@ -109,7 +112,7 @@ class EnvelopePagination(LimitOffsetPagination):
                     "previous": self.get_previous_link(),
                 }
             }
-        if envelope in ("docs", "pages") and self.public:
+        if envelope in ("docs", "pages") and self.with_meta:
             return {
                 "meta": {
                     "page": self.offset // self.limit + 1 if self.limit else 1,
