@@ -35,7 +35,7 @@ class SandboxConfig:
         List envelope: ``"count"`` (``count/next/previous``), ``"meta"``
         (``meta.total_results``), ``"bare"`` (only the list key), ``"docs"`` (as
         documented: private lists bare, public lists with dynamic-rest's ``meta``) or
-        ``"pages"`` (``docs`` with the public portal paginated by ``page``/``per_page``).
+        ``"pages"`` (``docs`` with the lists carrying ``meta`` paginated by ``page``/``per_page``).
     seed : int
         Seed of the fault injector (and of the data generator).
     latency_ms : float

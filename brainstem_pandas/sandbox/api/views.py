@@ -45,8 +45,8 @@ class EnvelopePagination(LimitOffsetPagination):
       records and sideloads; public lists add dynamic-rest's ``meta``
       (``page``, ``per_page``, ``total_pages``, ``total_results``), and so do the
       private lists whose pages say so (``catalog.Model.list_meta``).
-    - ``pages``: ``docs``, but the public portal paginates as dynamic-rest's page-number
-      pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
+    - ``pages``: ``docs``, but the lists with ``meta`` (the public portal's) paginate as
+      dynamic-rest's page-number pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
       ``offset`` ignored, a page past the last one a 404.
     """
 
@@ -59,7 +59,7 @@ class EnvelopePagination(LimitOffsetPagination):
         self.public = getattr(view, "kwargs", {}).get("portal") == permissions.PUBLIC
         name = getattr(view, "catalog_name", "")
         self.with_meta = self.public or (bool(name) and permissions.PRIVATE in catalog.model(name).list_meta)
-        if settings.CONFIG.envelope == "pages" and self.public:
+        if settings.CONFIG.envelope == "pages" and self.with_meta:  # dynamic-rest's meta, its pagination
             return self._paginate_by_page(queryset, request)
         return super().paginate_queryset(queryset, request, view)
 
