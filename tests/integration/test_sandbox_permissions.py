@@ -1047,3 +1047,33 @@ def test_only_owners_of_the_owning_group_make_a_personal_attribute_public(own, c
     assert owner.one("setup", setup["id"])["is_public"] is False
     r = owner.patch(path("setup", setup["id"]), {"is_public": True})
     assert r.status_code == 200 and r.json()["setup"]["is_public"] is True
+
+
+def test_cohorts_collections_and_breedings_link_only_records_of_their_project(own):
+    """api/stem/cohort.md and breeding.md: linked subjects "must already belong to the same project"."""
+    me = demo(own)
+    home, other = (me.create("project", {"name": unique(f"perm-{n}")}) for n in ("home", "other"))
+    strain = me.all("strain")[0]["id"]
+    mother, father = (
+        me.create("subject", {"name": unique("perm-subject"), "projects": [home["id"]], "strain": strain, "sex": sex})
+        for sex in "FM"
+    )
+    session = me.create("session", {"name": unique("perm-session"), "projects": [home["id"]]})
+    refused = (
+        ("cohort", {"name": unique("c"), "project": other["id"], "subjects": [mother["id"]]}, "subjects"),
+        ("collection", {"name": unique("c"), "project": other["id"], "sessions": [session["id"]]}, "sessions"),
+        (
+            "breeding",
+            {"name": unique("b"), "project": other["id"], "mother": mother["id"], "father": father["id"]},
+            "mother",
+        ),
+    )
+    for model, payload, field in refused:
+        r = me.post(path(model), payload)
+        assert r.status_code == 400, r.text
+        assert mother["id"] in str(r.json()[field]) or session["id"] in str(r.json()[field])
+        accepted = me.create(model, {**payload, "project": home["id"]})
+        # Moving it to another project keeps the rule: the links would fall outside it.
+        r = me.patch(path(model, accepted["id"]), {"project": other["id"]})
+        assert r.status_code == 400 and field in r.json(), r.text
+        assert me.one(model, accepted["id"])["project"] == home["id"]

@@ -289,6 +289,32 @@ def _project_change(access: Access, data: dict, instance) -> str | None:
     return None
 
 
+# Links that must stay inside the record's project (api/stem/cohort.md, breeding.md:
+# "must already belong to the same project"; datamodel/stem/collection.md, cohort.md).
+SAME_PROJECT = {"cohort": ("subjects",), "collection": ("sessions",), "breeding": ("mother", "father")}
+
+
+def outside_project(model_name: str, data: dict, instance: Any = None) -> dict[str, list[str]]:
+    """Per field, why the linked records are refused: they are not in the record's project.
+
+    Examples
+    --------
+    ``outside_project("cohort", {"project": p, "subjects": [s]})`` is ``{}`` when ``s``
+    belongs to ``p`` and names ``subjects`` otherwise (a 400 answer).
+    """
+    project = data.get("project") or getattr(instance, "project", None)
+    errors: dict[str, list[str]] = {}
+    for name in SAME_PROJECT.get(model_name, ()) if project is not None else ():
+        if name not in data and "project" not in data:
+            continue  # neither the links nor the project change
+        value = data[name] if name in data else getattr(instance, name, None)
+        items = list(value.all()) if hasattr(value, "all") else value if isinstance(value, list) else [value]
+        foreign = sorted(str(i.pk) for i in items if i is not None and not i.projects.filter(pk=project.pk).exists())
+        if foreign:
+            errors[name] = [f"must belong to the {model_name}'s project {project.pk}; not in it: {', '.join(foreign)}"]
+    return errors
+
+
 def _storages_denied(access: Access, storages: list) -> str | None:
     """Sessions may only point at data storages of the writer's groups (change_datastorage)."""
     denied = [str(ds.pk) for ds in storages if not set(ds.auth_groups.values_list("pk", flat=True)) & access.groups]

@@ -283,11 +283,14 @@ class CatalogViewSet(DynamicModelViewSet):
         return self.request.bsp_access
 
     def check_write(self, action: str, data: dict | None, instance: Any = None) -> None:
-        """403 when ``access`` may not write; ``data=None`` checks only what no payload changes."""
+        """403 when ``access`` may not write, 400 for links outside the project (``data=None``: no payload yet)."""
         if data is None:
             reason = permissions.refused_before_reading(self.catalog_name, action, self.access)
         else:
             reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+            errors = permissions.outside_project(self.catalog_name, data, instance) if not reason else {}
+            if errors:
+                raise exceptions.ValidationError(errors)
         if reason:
             raise exceptions.PermissionDenied(reason)
 
