@@ -302,13 +302,13 @@ def outside_project(model_name: str, data: dict, instance: Any = None) -> dict[s
     ``outside_project("cohort", {"project": p, "subjects": [s]})`` is ``{}`` when ``s``
     belongs to ``p`` and names ``subjects`` otherwise (a 400 answer).
     """
-    project = data.get("project") or getattr(instance, "project", None)
+    project: Any = data.get("project") or getattr(instance, "project", None)
     errors: dict[str, list[str]] = {}
     for name in SAME_PROJECT.get(model_name, ()) if project is not None else ():
         if name not in data and "project" not in data:
             continue  # neither the links nor the project change
-        value = data[name] if name in data else getattr(instance, name, None)
-        items = list(value.all()) if hasattr(value, "all") else value if isinstance(value, list) else [value]
+        value: Any = data[name] if name in data else getattr(instance, name, None)
+        items: list[Any] = list(value.all()) if hasattr(value, "all") else value if isinstance(value, list) else [value]
         foreign = sorted(str(i.pk) for i in items if i is not None and not i.projects.filter(pk=project.pk).exists())
         if foreign:
             errors[name] = [f"must belong to the {model_name}'s project {project.pk}; not in it: {', '.join(foreign)}"]
