@@ -99,6 +99,9 @@ class Model:
         URL model segment, e.g. ``"projectmembershipinvitation"``.
     list_key, detail_key, write_key : str
         Response keys of list, detail and create/update answers.
+    list_meta : tuple of str
+        Portals besides the public one whose list answers carry a ``meta`` object
+        (the docs' text says so for a few private-only lists).
     """
 
     name: str
@@ -113,6 +116,7 @@ class Model:
     approval_model: str | None
     actions: tuple[dict[str, Any], ...]
     permissions: str
+    list_meta: tuple[str, ...] = ()
 
     @property
     def id_type(self) -> str:
@@ -131,6 +135,23 @@ class Model:
             if f.name == name:
                 return f
         raise UnknownNameError("field", name, [f.name for f in self.fields], f" of {self.name}")
+
+    @property
+    def url_segments(self) -> tuple[str, ...]:
+        """Every URL segment the model answers at: the documented one, then the official clients' spellings.
+
+        The docs and the MATLAB client write ``projectmembershipinvitation``; the
+        official Python client 2.0.0 puts its own name, ``project_membership_invitation``,
+        into the URL (``python_client_comparison`` in the catalog).
+
+        Examples
+        --------
+        >>> model("group_membership_request").url_segments
+        ('groupmembershiprequest', 'group_membership_request')
+        >>> model("session").url_segments
+        ('session',)
+        """
+        return (self.segment, *_client_spellings().get(self.name, ()))
 
     @property
     def field_names(self) -> list[str]:
@@ -204,6 +225,7 @@ def _model(raw: dict[str, Any]) -> Model:
         approval_model=raw.get("approval_model"),
         actions=tuple(raw.get("actions") or ()),
         permissions=raw.get("permissions") or "",
+        list_meta=tuple(raw.get("list_meta_portals") or ()),
     )
 
 
@@ -229,6 +251,19 @@ def _lookup() -> dict[str, str]:
         for alias in (name, m.segment, name.replace("_", "")):
             table.setdefault(alias, name)
     return table
+
+
+@cache
+def _client_spellings() -> dict[str, tuple[str, ...]]:
+    # The official Python client's model names that differ from the documented URL
+    # segment; names it knows that the docs do not ("protocol") are left out.
+    spellings = raw_catalog().get("python_client_comparison", {}).get("client_models", [])
+    out: dict[str, tuple[str, ...]] = {}
+    for spelling in spellings:
+        name = _lookup().get(spelling)
+        if name is not None and spelling != all_models()[name].segment:
+            out[name] = (*out.get(name, ()), spelling)
+    return out
 
 
 def model(name: str) -> Model:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 ENV_VAR = "BSP_SANDBOX_CONFIG"
 
 ENVELOPES = ("count", "meta", "bare", "docs", "pages")
+DEVICE_STARTS = ("full", "minimal")
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate")
 
 
@@ -34,7 +35,7 @@ class SandboxConfig:
         List envelope: ``"count"`` (``count/next/previous``), ``"meta"``
         (``meta.total_results``), ``"bare"`` (only the list key), ``"docs"`` (as
         documented: private lists bare, public lists with dynamic-rest's ``meta``) or
-        ``"pages"`` (``docs`` with the public portal paginated by ``page``/``per_page``).
+        ``"pages"`` (``docs`` with the lists carrying ``meta`` paginated by ``page``/``per_page``).
     seed : int
         Seed of the fault injector (and of the data generator).
     latency_ms : float
@@ -58,6 +59,11 @@ class SandboxConfig:
         Poll interval the device flow asks clients to honour, in seconds.
     device_ttl : int
         Seconds a device authorization session stays open.
+    device_start : str
+        What ``POST /api/auth/device/`` answers: ``"full"`` (``session_id``, ``device_code``,
+        ``user_code``, ``verification_uri``, ``verification_uri_complete``, ``interval``,
+        ``expires_in``) or ``"minimal"`` (only ``device_code``, ``verification_uri_complete``
+        and ``expires_in``: the docs list no more than ``verification_uri_complete``).
     workers : int
         Server worker processes.
     threads : int
@@ -85,6 +91,7 @@ class SandboxConfig:
     refresh_ttl: int = 30 * 24 * 3600
     device_interval: int = 5
     device_ttl: int = 15 * 60
+    device_start: str = "full"
     workers: int = 2
     threads: int = 8
     cache: bool = True
@@ -96,6 +103,8 @@ class SandboxConfig:
         """Raise :class:`SandboxConfigError` naming the first bad option."""
         if self.envelope not in ENVELOPES:
             raise SandboxConfigError(f"envelope {self.envelope!r} is not one of {', '.join(ENVELOPES)}")
+        if self.device_start not in DEVICE_STARTS:
+            raise SandboxConfigError(f"device_start {self.device_start!r} is not one of {', '.join(DEVICE_STARTS)}")
         for kind, rate in self.faults.items():
             if kind not in FAULT_KINDS:
                 raise SandboxConfigError(f"fault kind {kind!r} is not one of {', '.join(FAULT_KINDS)}")

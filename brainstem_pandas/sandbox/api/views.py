@@ -43,9 +43,10 @@ class EnvelopePagination(LimitOffsetPagination):
     - ``bare``: only the records and sideloads; clients walk until a short page.
     - ``docs``: as the BrainSTEM documentation shows it: private lists hold only the
       records and sideloads; public lists add dynamic-rest's ``meta``
-      (``page``, ``per_page``, ``total_pages``, ``total_results``).
-    - ``pages``: ``docs``, but the public portal paginates as dynamic-rest's page-number
-      pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
+      (``page``, ``per_page``, ``total_pages``, ``total_results``), and so do the
+      private lists whose pages say so (``catalog.Model.list_meta``).
+    - ``pages``: ``docs``, but the lists with ``meta`` (the public portal's) paginate as
+      dynamic-rest's page-number pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
       ``offset`` ignored, a page past the last one a 404.
     """
 
@@ -56,7 +57,9 @@ class EnvelopePagination(LimitOffsetPagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         self.public = getattr(view, "kwargs", {}).get("portal") == permissions.PUBLIC
-        if settings.CONFIG.envelope == "pages" and self.public:
+        name = getattr(view, "catalog_name", "")
+        self.with_meta = self.public or (bool(name) and permissions.PRIVATE in catalog.model(name).list_meta)
+        if settings.CONFIG.envelope == "pages" and self.with_meta:  # dynamic-rest's meta, its pagination
             return self._paginate_by_page(queryset, request)
         return super().paginate_queryset(queryset, request, view)
 
@@ -109,7 +112,7 @@ class EnvelopePagination(LimitOffsetPagination):
                     "previous": self.get_previous_link(),
                 }
             }
-        if envelope in ("docs", "pages") and self.public:
+        if envelope in ("docs", "pages") and self.with_meta:
             return {
                 "meta": {
                     "page": self.offset // self.limit + 1 if self.limit else 1,
@@ -279,8 +282,15 @@ class CatalogViewSet(DynamicModelViewSet):
     def access(self) -> permissions.Access:
         return self.request.bsp_access
 
-    def check_write(self, action: str, data: dict, instance: Any = None) -> None:
-        reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+    def check_write(self, action: str, data: dict | None, instance: Any = None) -> None:
+        """403 when ``access`` may not write, 400 for links outside the project (``data=None``: no payload yet)."""
+        if data is None:
+            reason = permissions.refused_before_reading(self.catalog_name, action, self.access)
+        else:
+            reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+            errors = permissions.outside_project(self.catalog_name, data, instance) if not reason else {}
+            if errors:
+                raise exceptions.ValidationError(errors)
         if reason:
             raise exceptions.PermissionDenied(reason)
 
@@ -345,6 +355,7 @@ class CatalogViewSet(DynamicModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
+        self.check_write("add", None)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -361,6 +372,7 @@ class CatalogViewSet(DynamicModelViewSet):
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
         instance = self.get_object()
+        self.check_write("change", None, instance)
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
