@@ -154,6 +154,7 @@ def expected(lf: LinkedFrames, sid: str) -> dict[str, Any]:
         "date_of_birth": f"{subject['birth_date'].isoformat()}T00:00:00+00:00",
         "age": f"P{(session['date_time'].date() - subject['birth_date']).days}D",
         "genotype": subject["genotype"] or subject["genetic_line"],
+        "description": _plain(subject["description"]),
     }
     keep = {k: v for k, v in file.items() if v not in ("", [])}
     return {"NWBFile": keep, "Subject": {k: v for k, v in subject_fields.items() if v}, "Devices": _devices(lf, sid)}
@@ -343,3 +344,13 @@ def test_the_command_says_what_is_wrong(sandbox, snapshot, chosen, tmp_path):
     nowhere = cli(sandbox, chosen[0], "--out", str(tmp_path / "no" / "a.nwb"))
     assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch):
+    section = (ROOT / "README.md").read_text().split("## NWB files for DANDI", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert read_back(tmp_path / "session.nwb") == _sorted_devices(scope["metadata"])
+    assert scope["table"].loc[scope["session_id"], "missing_for_dandi"] == []
