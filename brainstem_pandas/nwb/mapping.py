@@ -96,17 +96,27 @@ def unknown_session(sid: Any) -> NwbMetadataError:
     )
 
 
+def _moment(value: Any) -> pd.Timestamp | None:
+    """A time as the frames hold it (typed, or text when a read could not type it); None when missing or unreadable."""
+    try:
+        stamp = pd.Timestamp(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return None if stamp is None or pd.isna(stamp) else stamp
+
+
 def _start_time(session: dict[str, Any], sid: Any, gaps: list[Gap]) -> pd.Timestamp | None:
-    value = session.get("date_time")
-    stamp = pd.Timestamp(value) if value is not None else None
-    if stamp is None or pd.isna(stamp):
+    stamp = _moment(session.get("date_time"))
+    if stamp is None:
+        given = session.get("date_time")
+        said = "no start time" if given is None else f"no start time that reads as a date and time ({given!r})"
         gaps.append(
             Gap(
                 "NWBFile.session_start_time",
                 "session",
                 sid,
                 "session.date_time",
-                f"Session {session.get('name')!r} (id {sid}) has no start time: fill in its date and time "
+                f"Session {session.get('name')!r} (id {sid}) has {said}: fill in its date and time "
                 "(session.date_time) in BrainSTEM; NWB files need it as session_start_time.",
                 ERROR,
             )
@@ -245,8 +255,8 @@ def _sex(subject: dict[str, Any], gaps: list[Gap]) -> str | None:
 
 def _age(subject: dict[str, Any], start: Any, gaps: list[Gap]) -> dict[str, str]:
     """date_of_birth (midnight UTC) and age in days at the session's date (UTC), as ISO 8601."""
-    born = subject.get("birth_date")
-    born = born.date() if isinstance(born, datetime) else born
+    stamp = _moment(subject.get("birth_date"))
+    born = None if stamp is None else stamp.date()
     session_day = pd.Timestamp(start).date() if start else None
     if isinstance(born, date) and (session_day is None or born <= session_day):
         out = {"date_of_birth": datetime(born.year, born.month, born.day, tzinfo=timezone.utc).isoformat()}

@@ -300,9 +300,15 @@ def test_a_subject_without_sex_or_species_names_the_field(truth, chosen, model, 
 
 
 # -- the command ----------------------------------------------------------------------------------------------------
-def cli(sandbox, *args: str, url: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM_")}
-    env.update(PYTHONPATH=str(ROOT), BRAINSTEM_URL=url or sandbox.url, HOME=str(ROOT / ".no-home"))
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """The command's home folder: pynwb caches its type map there, and nothing may land in the repository."""
+    return tmp_path_factory.mktemp("home")
+
+
+def cli(sandbox, home: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAINSTEM_", "XDG_"))}
+    env.update(PYTHONPATH=str(ROOT), BRAINSTEM_URL=url or sandbox.url, HOME=str(home))
     env["BRAINSTEM_TOKEN"] = sandbox.token
     return subprocess.run(
         [sys.executable, "-m", "brainstem_pandas.cli", "nwb", *args],
@@ -314,34 +320,34 @@ def cli(sandbox, *args: str, url: str | None = None) -> subprocess.CompletedProc
     )
 
 
-def test_the_command_writes_the_file_and_the_yaml_online(sandbox, client, chosen, tmp_path):
+def test_the_command_writes_the_file_and_the_yaml_online(sandbox, home, client, chosen, tmp_path):
     sid = chosen[1]
-    out = cli(sandbox, sid, "--out", str(tmp_path / "s.nwb"))
+    out = cli(sandbox, home, sid, "--out", str(tmp_path / "s.nwb"))
     assert out.returncode == 0, out.stderr
     assert read_back(tmp_path / "s.nwb") == _sorted_devices(nwb_metadata(client, sid))
-    out = cli(sandbox, sid, "--yaml", str(tmp_path / "s.yaml"))
+    out = cli(sandbox, home, sid, "--yaml", str(tmp_path / "s.yaml"))
     assert out.returncode == 0, out.stderr
     assert yaml.safe_load((tmp_path / "s.yaml").read_text()) == nwb_metadata(client, sid)
-    printed = cli(sandbox, sid)
+    printed = cli(sandbox, home, sid)
     assert printed.returncode == 0 and yaml.safe_load(printed.stdout) == nwb_metadata(client, sid)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.nwb", "s.yaml"]
 
 
-def test_the_command_answers_from_a_snapshot_offline(sandbox, client, snapshot, chosen, tmp_path):
+def test_the_command_answers_from_a_snapshot_offline(sandbox, home, client, snapshot, chosen, tmp_path):
     sid = chosen[2]
     nowhere = "http://127.0.0.1:9"  # no server: offline means offline
-    out = cli(sandbox, sid, "--snapshot", str(snapshot), "--out", str(tmp_path / "s.nwb"), url=nowhere)
+    out = cli(sandbox, home, sid, "--snapshot", str(snapshot), "--out", str(tmp_path / "s.nwb"), url=nowhere)
     assert out.returncode == 0, out.stderr
     assert read_back(tmp_path / "s.nwb") == _sorted_devices(nwb_metadata(client, sid))
 
 
-def test_the_command_says_what_is_wrong(sandbox, snapshot, chosen, tmp_path):
+def test_the_command_says_what_is_wrong(sandbox, home, snapshot, chosen, tmp_path):
     missing = str(uuid.uuid4())
-    out = cli(sandbox, missing, "--snapshot", str(snapshot))
+    out = cli(sandbox, home, missing, "--snapshot", str(snapshot))
     assert out.returncode == 1 and f"brainstem-pandas nwb: No session with id '{missing}'" in out.stderr
-    both = cli(sandbox, chosen[0], "--out", str(tmp_path / "a.nwb"), "--yaml", str(tmp_path / "a.yaml"))
+    both = cli(sandbox, home, chosen[0], "--out", str(tmp_path / "a.nwb"), "--yaml", str(tmp_path / "a.yaml"))
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
-    nowhere = cli(sandbox, chosen[0], "--out", str(tmp_path / "no" / "a.nwb"))
+    nowhere = cli(sandbox, home, chosen[0], "--out", str(tmp_path / "no" / "a.nwb"))
     assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr
     assert list(tmp_path.iterdir()) == []
 

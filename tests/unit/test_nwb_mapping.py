@@ -196,6 +196,13 @@ def test_a_session_without_a_start_time_names_session_date_time():
     assert (caught.value.model, caught.value.id, caught.value.field) == ("session", SID, "session.date_time")
 
 
+def test_a_start_time_that_is_not_a_time_names_session_date_time_and_the_value():
+    with pytest.warns(TypeConflictWarning):  # the frames keep what they cannot type as text
+        lf = changed(session={"date_time": "yesterday"})
+    with pytest.raises(NwbMetadataError, match=r"no start time that reads as a date and time \('yesterday'\)"):
+        nwb_metadata(lf, SID)
+
+
 @pytest.mark.parametrize(
     ("edits", "field", "words"),
     [
