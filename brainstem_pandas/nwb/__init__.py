@@ -8,7 +8,7 @@ what each lacks for DANDI. ``source`` is a :class:`~brainstem_pandas.Client`, a
 :class:`~brainstem_pandas.LinkedFrames` holding the tables (e.g. a whole snapshot).
 pynwb is needed only for files: ``pip install brainstem_pandas[nwb]``.
 
-The mapping (BrainSTEM field -> NWB field), one choice per line:
+The mapping (NWB field <- BrainSTEM field), one choice per line (what is read, and how: :mod:`.gather`):
 
 =============================  ==============================================================================
 NWB                            BrainSTEM
@@ -20,8 +20,9 @@ NWBFile.session_start_time     ``session.date_time`` ("date and time onset"), tz
 NWBFile.session_description    ``session.description`` as plain text (it is HTML), else ``session.name``
 NWBFile.experiment_description the descriptions of the session's projects (``session.projects``), plain text
 NWBFile.experimenter           ``project.users`` of those projects: owners, then managers, then users who may
-                               change the project (readers are left out), as "Last, First" from
-                               ``user.last_name`` and ``user.first_name`` (users without both are left out)
+                               change the project (readers are left out), by name within each, as "Last,
+                               First" from ``user.last_name`` and ``user.first_name`` (users without both
+                               are left out: DANDI takes only that form)
 NWBFile.lab                    the laboratory led by a project owner (``laboratory.principal_investigators``),
                                else the laboratory of a group the project is shared with (``project.groups``,
                                ``laboratory.group``); named by its group (``group.name``): labs have no name
