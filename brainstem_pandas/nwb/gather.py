@@ -105,8 +105,8 @@ def _people_and_places(client: Client, sessions: LinkedFrames) -> list[LinkedFra
     look = Lookup(sessions)
     projects = sessions.tables.get("project", pd.DataFrame())
     emails = sorted({e for p in projects.index for e in json_object(look.row("project", p) or {}, "users")})
-    behaviors = sessions.tables.get("behavior", pd.DataFrame(columns=["setup"]))
-    setups = sorted({s for s in behaviors["setup"] if isinstance(s, str)})
+    behaviors = sessions.tables.get("behavior", pd.DataFrame())
+    setups = sorted({s for s in behaviors.get("setup", []) if isinstance(s, str)})
     out = [*_optional(client, "group"), *_optional(client, "laboratory")]
     for batch in _batches(emails):
         out += _optional(client, "user", **{"email.in": batch})

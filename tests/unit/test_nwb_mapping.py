@@ -327,3 +327,10 @@ def test_the_package_and_the_mapping_do_not_import_pynwb():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert "pynwb" not in out.stdout and "hdmf" not in out.stdout, out.stdout
+
+
+def test_a_source_that_is_neither_a_client_nor_frames_is_refused():
+    with pytest.raises(ConfigurationError, match="from a Client, a SnapshotClient or LinkedFrames, not dict"):
+        nwb_metadata({"session": []}, "3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f")
+    with pytest.raises(NwbMetadataError, match="'s-1' is not a BrainSTEM session id"):
+        nwb_table({"session": []}, ["s-1"])
