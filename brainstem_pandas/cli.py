@@ -5,6 +5,7 @@
 ``brainstem-pandas snapshot OUT``     write every readable model (or ``--models``) as a Parquet snapshot
 ``brainstem-pandas diff A B``         what changed between two snapshots
 ``brainstem-pandas read MODEL``       one model (filtered) as CSV, JSON or Parquet
+``brainstem-pandas nwb SESSION_ID``   one session's metadata as an NWB file (``--out``) or YAML (``--yaml``)
 
 ``snapshot`` and ``read`` connect like :func:`brainstem_pandas.connect`: ``--url``
 or ``BRAINSTEM_URL``, a token from ``BRAINSTEM_TOKEN`` or the token cache file
@@ -125,6 +126,31 @@ def _read_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
     p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
     _connection(p)
+
+
+def _nwb_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nwb", help="one session's metadata as an NWB file (--out) or neuroconv's YAML (--yaml)")
+    p.add_argument("session_id", help="the session's BrainSTEM id")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--out", default=None, metavar="FILE.nwb", help="write an NWB file (metadata, no data)")
+    target.add_argument("--yaml", default=None, metavar="FILE", help="write the metadata as YAML (default: print it)")
+    p.add_argument("--subject", default=None, help="the subject's id, for a session that links several")
+    p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
+    _connection(p)
+
+
+def run_nwb(args: argparse.Namespace) -> int:
+    """Write one session's NWB metadata as an NWB file or YAML (needs the nwb extra)."""
+    from brainstem_pandas import nwb
+
+    metadata = nwb.nwb_metadata(_client(args), args.session_id, subject_id=args.subject)
+    if args.out:
+        print(f"Wrote {nwb.write_nwb(args.out, metadata)}", file=sys.stderr)
+    elif args.yaml:
+        print(f"Wrote {nwb.write_yaml(args.yaml, metadata)}", file=sys.stderr)
+    else:
+        sys.stdout.write(nwb.metadata_yaml(metadata))
+    return 0
 
 
 def parse_filters(items: Sequence[str]) -> dict[str, Any]:
@@ -367,8 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _snapshot_parser(sub)
     _diff_parser(sub)
     _read_parser(sub)
+    _nwb_parser(sub)
     args = parser.parse_args(argv)
     handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff, "read": run_read}
+    handlers["nwb"] = run_nwb
     try:
         return handlers[args.command](args)
     except BrainstemError as exc:
