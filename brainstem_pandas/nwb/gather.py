@@ -29,7 +29,7 @@ from brainstem_pandas.client import Client
 from brainstem_pandas.errors import ConfigurationError, NotFoundError, NwbMetadataError, PermissionDeniedError
 from brainstem_pandas.frames import LinkedFrames
 from brainstem_pandas.frames.layout import POSITION, parent_column
-from brainstem_pandas.nwb.records import Lookup, json_object
+from brainstem_pandas.nwb.records import Lookup
 
 SESSION_INCLUDE = (
     "projects.publications",
@@ -104,7 +104,7 @@ def _optional(client: Client, model: str, include: Iterable[str] = (), **filters
 def _people_and_places(client: Client, sessions: LinkedFrames) -> list[LinkedFrames]:
     look = Lookup(sessions)
     projects = sessions.tables.get("project", pd.DataFrame())
-    emails = sorted({e for p in projects.index for e in json_object(look.row("project", p) or {}, "users")})
+    emails = sorted({e for p in projects.index for e in look.map("project", "users", p)})
     behaviors = sessions.tables.get("behavior", pd.DataFrame())
     setups = sorted({s for s in behaviors.get("setup", []) if isinstance(s, str)})
     out = [*_optional(client, "group"), *_optional(client, "laboratory")]

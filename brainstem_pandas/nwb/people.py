@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from brainstem_pandas.nwb.records import Lookup, json_object, text
+from brainstem_pandas.nwb.records import Lookup, text
 
 
 def _rank(role: Any) -> int | None:
@@ -38,7 +38,7 @@ def _rank(role: Any) -> int | None:
 
 def _members(look: Lookup, project: Any) -> list[tuple[str, int]]:
     """(email, rank) of a project's users who are experimenters, best rank first (stable)."""
-    users = json_object(look.row("project", project) or {}, "users")
+    users = look.map("project", "users", project)
     ranked = [(email, rank) for email, role in users.items() if (rank := _rank(role)) is not None]
     return sorted(ranked, key=lambda pair: pair[1])
 
@@ -76,11 +76,10 @@ def _labs_of_owner(look: Lookup, email: str) -> list[Any]:
 
 def _labs(look: Lookup, project: Any) -> list[Any]:
     """Laboratories of a project: those its owners lead, then those of the groups it is shared with."""
-    row = look.row("project", project) or {}
     # Sorted: JSON objects need not keep their key order (a snapshot, another tool), the answer must not move.
     owners = sorted(email for email, rank in _members(look, project) if rank == 0)
     found = [lab for email in owners for lab in _labs_of_owner(look, email)]
-    for name in sorted(json_object(row, "groups")):
+    for name in sorted(look.map("project", "groups", project)):
         found += [
             lab
             for group in look.referrers("group", "name", name)

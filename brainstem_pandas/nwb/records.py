@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
 
+from brainstem_pandas import catalog
 from brainstem_pandas.frames import LinkedFrames
-from brainstem_pandas.frames.layout import POSITION, link_target_of, parent_column, split_column, table_name
-
-#: Tags after which rich text (BrainSTEM's descriptions are HTML) starts a new line.
-_BLOCKS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+from brainstem_pandas.frames.export import html_text
+from brainstem_pandas.frames.layout import (
+    POSITION,
+    link_target_of,
+    map_field,
+    parent_column,
+    split_column,
+    table_name,
+)
 
 
 def scalar(value: Any) -> Any:
@@ -65,34 +70,15 @@ def text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def plain_text(value: Any) -> str:
-    """Rich text (HTML) as plain text: tags dropped, entities decoded, one line per paragraph.
-
-    The standard library's HTML parser is enough here: nothing is rendered, only text is kept.
+    """Rich text (HTML) as plain text, '' when missing (the frames' one HTML reader, :func:`html_text`).
 
     Examples
     --------
     >>> plain_text("no markup"), plain_text(None)
     ('no markup', '')
     """
-    parser = _TextOnly()
-    parser.feed(text(value))
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
+    return html_text(text(value))
 
 
 def json_object(row: dict[str, Any], field: str) -> dict[str, Any]:
@@ -172,6 +158,28 @@ class Lookup:
             if scalar(target) is not None and target not in out[owner]:
                 out[owner].append(target)
         return out
+
+    def map(self, model: str, field: str, id: Any) -> dict[str, Any]:
+        """Record ``id``'s map field (``project.users``) as ``{key: entry}``: from its map table, or the record itself.
+
+        Frames read before map tables existed (or built without them) keep the object in
+        the record, whole or as ``field.key`` columns; :func:`json_object` reads those.
+        """
+        name = table_name(model, field)
+        child = self.frames.children.get(name)
+        spec = catalog.model(model).field(field)
+        if child is None or spec.map is None:
+            return json_object(self.row(model, id) or {}, field)
+        parent, key = parent_column(model), spec.map.key
+        if not {parent, key} <= set(child.columns):
+            return {}
+        rows = child[child[parent] == id]
+        columns = [c for c in rows.columns if c not in (parent, key)]
+        return {
+            scalar(row[key]): {map_field(field, c, (parent, key)): scalar(row[c]) for c in columns}
+            for _, row in rows.iterrows()
+            if scalar(row[key]) is not None
+        }
 
     def referrers(self, model: str, field: str, id: Any) -> list[Any]:
         """The ids of ``model``'s records whose to-one ``field`` is ``id`` (equipment of a setup), in id order."""
