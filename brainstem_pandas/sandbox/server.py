@@ -46,7 +46,7 @@ def build(sessions: int, seed: int) -> dict[str, str]:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("PRAGMA optimize")
+        cur.execute("PRAGMA optimize" if connection.vendor == "sqlite" else "ANALYZE")
     return account
 
 

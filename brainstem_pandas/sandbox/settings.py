@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from brainstem_pandas.sandbox import postgres
 from brainstem_pandas.sandbox.config import load_config
 
 CONFIG = load_config()
@@ -56,6 +57,9 @@ DATABASES = {
         },
     }
 }
+if CONFIG.database == "postgresql":
+    # A server the sandbox started itself, reached by its private unix socket (see postgres.py).
+    DATABASES["default"] = postgres.django_database(CONFIG.pg_host, CONFIG.pg_port)
 
 PASSWORD_HASHERS = [
     # PBKDF2 with few iterations: the sandbox holds demo passwords only, and
