@@ -7,7 +7,10 @@ field, an operator that does not fit the field's type, or an include of somethin
 that is not a relation is a :class:`~brainstem_pandas.errors.QueryError` naming it.
 So is a filter the server would misread: an empty ``in`` list (no parameter, so every
 record), an ``in`` value like ``"[a,b]"`` (read as two values), or one field and
-operator asked twice (the server keeps the first).
+operator asked twice (the server keeps the first). A list field (``tags``) filtered
+by equality (``{"tags": "pilot"}``, what the official clients' ``tags=`` sends) matches
+nothing on the server: it is a :class:`~brainstem_pandas.errors.ConfigurationError`
+that says to use ``tags.contains``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "boolean": ("exact", "isnull"),
     "relation": ("exact", "in", "isnull"),
     "json": ("isnull",),
-    "list[string]": ("exact", "isnull"),
+    # On the server a list is jsonb: contains is containment (the list holds the value), icontains a
+    # substring of its JSON text; exact and in compare the whole list with one text and never match.
+    "list[string]": ("contains", "icontains", "isnull"),
 }
 ALL_OPERATORS = frozenset(op for ops in OPERATORS.values() for op in ops) | {"gt", "gte", "lt", "lte"}
 
@@ -77,6 +82,18 @@ def _parts(model: catalog.Model, dotted: Any) -> list[str]:
             f"(a query on {model.name})."
         )
     return parts
+
+
+def _refuse_list_equality(model: catalog.Model, dotted: str, kind: str, operator: str) -> None:
+    """A list field filtered by equality is refused: the server would answer no record, silently."""
+    if kind != "list[string]" or operator not in ("exact", "in"):
+        return
+    path = dotted.removesuffix(f".{operator}")
+    raise ConfigurationError(
+        f"Filter {dotted!r}: {path!r} of {model.name} is a list, and the server compares a whole list "
+        f"with one text, which matches no record (the official clients' {path}= sends this). "
+        f"Use {{'{path}.contains': 'pilot'}} for records whose list holds 'pilot'."
+    )
 
 
 def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -> Target:
@@ -122,6 +139,7 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
     assert field is not None
     kind = "relation" if field.is_relation else field.type
     allowed = OPERATORS.get(kind, ("exact",))
+    _refuse_list_equality(model, dotted, kind, operator)
     if operator not in allowed:
         raise QueryError(
             f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
