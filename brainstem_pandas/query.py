@@ -84,18 +84,6 @@ def _parts(model: catalog.Model, dotted: Any) -> list[str]:
     return parts
 
 
-def _refuse_list_equality(model: catalog.Model, dotted: str, kind: str, operator: str) -> None:
-    """A list field filtered by equality is refused: the server would answer no record, silently."""
-    if kind != "list[string]" or operator not in ("exact", "in"):
-        return
-    path = dotted.removesuffix(f".{operator}")
-    raise ConfigurationError(
-        f"Filter {dotted!r}: {path!r} of {model.name} is a list, and the server compares a whole list "
-        f"with one text, which matches no record (the official clients' {path}= sends this). "
-        f"Use {{'{path}.contains': 'pilot'}} for records whose list holds 'pilot'."
-    )
-
-
 def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -> Target:
     """Follow ``dotted`` (e.g. ``projects.name.icontains``) through the catalog.
 
@@ -137,15 +125,28 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
         else:
             current = None
     assert field is not None
+    _check_operator(model, dotted, ".".join(parts), field, operator if allow_operator else "sort")
+    return Target(field=field, operator=operator, path=".".join(parts))
+
+
+def _check_operator(model: catalog.Model, dotted: str, path: str, field: catalog.Field, operator: str) -> None:
+    """Refuse an operator the server does not accept on ``field``'s type (``"sort"``: a sort key)."""
     kind = "relation" if field.is_relation else field.type
+    if kind == "list[string]" and operator in ("exact", "in"):
+        # The server compares the whole stored list with one text: no record, silently.
+        raise ConfigurationError(
+            f"Filter {dotted!r}: {path!r} of {model.name} is a list, and the server compares a whole list "
+            f"with one text, which matches no record (the official clients' {path}= sends this). "
+            f"Use {{'{path}.contains': 'pilot'}} for records whose list holds 'pilot'."
+        )
+    if operator == "sort" and kind == "list[string]":
+        return  # lists sort (as jsonb on the server)
     allowed = OPERATORS.get(kind, ("exact",))
-    _refuse_list_equality(model, dotted, kind, operator)
+    operator = "exact" if operator == "sort" else operator  # a sort key needs what equality needs
     if operator not in allowed:
         raise QueryError(
-            f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
-            f"use one of: {', '.join(allowed)}."
+            f"Operator {operator!r} does not fit {path!r} ({kind}) of {model.name}; use one of: {', '.join(allowed)}."
         )
-    return Target(field=field, operator=operator, path=".".join(parts))
 
 
 def _check_value(target: Target, value: Any, key: str) -> None:

@@ -42,12 +42,37 @@ def build(sessions: int, seed: int) -> dict[str, str]:
     from brainstem_pandas.sandbox import seed as seeder
 
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    _uuid_aggregates()
     account = seeder.generate(sessions=sessions, seed=seed)
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("PRAGMA optimize" if connection.vendor == "sqlite" else "ANALYZE")
     return account
+
+
+UUID_AGGREGATES = """
+CREATE FUNCTION bsp_uuid_least(a uuid, b uuid) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT
+    AS 'SELECT LEAST(a, b)';
+CREATE FUNCTION bsp_uuid_greatest(a uuid, b uuid) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT
+    AS 'SELECT GREATEST(a, b)';
+CREATE AGGREGATE min(uuid) (SFUNC = bsp_uuid_least, STYPE = uuid, COMBINEFUNC = bsp_uuid_least, PARALLEL = SAFE);
+CREATE AGGREGATE max(uuid) (SFUNC = bsp_uuid_greatest, STYPE = uuid, COMBINEFUNC = bsp_uuid_greatest, PARALLEL = SAFE);
+"""
+
+
+def _uuid_aggregates() -> None:
+    """PostgreSQL: ``min``/``max`` of UUIDs, which dynamic-rest needs to sort by a to-many relation's ids.
+
+    PostgreSQL has no ``min(uuid)``, so ``sort[]=projects`` would be an error (500);
+    with these it orders by the smallest (largest descending) related id, as SQLite
+    and the offline engine do. A deliberate difference, listed in the README.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(UUID_AGGREGATES)
 
 
 def add_user(email: str, password: str, first_name: str = "", last_name: str = "") -> str:

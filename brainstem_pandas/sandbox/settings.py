@@ -47,7 +47,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite with PostgreSQL's text rules and NULL order (see pgsqlite/__init__.py).
+        "ENGINE": "brainstem_pandas.sandbox.pgsqlite",
         "NAME": CONFIG.db_path or str(BASE_DIR / "sandbox.sqlite3"),
         # Several worker processes share one file: wait for locks instead of failing.
         "OPTIONS": {

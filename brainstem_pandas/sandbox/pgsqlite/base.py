@@ -1,0 +1,72 @@
+"""The backend's connection: SQLite's, with PostgreSQL's ``UPPER()``, ``LIKE`` and ordering (see the package)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.backends.sqlite3 import base, operations
+
+from brainstem_pandas.semantics import pg_upper
+
+#: Django's lookups that compare ``UPPER()`` of both sides on PostgreSQL.
+CASE_INSENSITIVE = ("iexact", "icontains", "istartswith", "iendswith")
+
+
+def sql_upper(text: Any) -> Any:
+    """SQLite's ``UPPER()`` replaced: PostgreSQL's in a ``C.UTF-8`` database (NULL and numbers pass).
+
+    Examples
+    --------
+    >>> sql_upper("straße"), sql_upper(None), sql_upper(3)
+    ('STRAßE', None, 3)
+    """
+    return pg_upper(text) if isinstance(text, str) else text
+
+
+def jsonb_key(text: Any) -> Any:
+    """A text that sorts a stored JSON list of texts as ``jsonb`` sorts it (others by their JSON text).
+
+    Examples
+    --------
+    >>> sorted(['["a", "c"]', '["z"]', "[]", '["b"]'], key=jsonb_key)
+    ['[]', '["b"]', '["z"]', '["a", "c"]']
+    """
+    if not isinstance(text, str):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "9" + text
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        # Empty first, then by length, then element by element (NUL ends each: shorter first).
+        return "0" if not value else f"1{len(value):09d}" + "".join(v + "\x00" for v in value)
+    return "9" + text
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    compiler_module = "brainstem_pandas.sandbox.pgsqlite.compiler"
+
+    def lookup_cast(self, lookup_type: str, internal_type: str | None = None) -> str:
+        return "UPPER(%s)" if lookup_type in CASE_INSENSITIVE else "%s"
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+    operators = {
+        **base.DatabaseWrapper.operators,
+        **{name: "LIKE UPPER(%s) ESCAPE '\\'" for name in CASE_INSENSITIVE},
+    }
+    pattern_ops = {
+        **base.DatabaseWrapper.pattern_ops,
+        "istartswith": r"LIKE UPPER({}) || '%%' ESCAPE '\'",
+        "iendswith": r"LIKE '%%' || UPPER({}) ESCAPE '\'",
+    }
+
+    def get_new_connection(self, conn_params: dict) -> Any:
+        conn = super().get_new_connection(conn_params)
+        conn.create_function("UPPER", 1, sql_upper, deterministic=True)
+        conn.create_function("bsp_jsonb_key", 1, jsonb_key, deterministic=True)
+        # LIKE is case-sensitive on PostgreSQL.
+        conn.execute("PRAGMA case_sensitive_like = ON")
+        return conn
