@@ -9,7 +9,8 @@ type ``C.UTF-8`` (deterministic):
 - ``UPPER()`` maps one character at a time (glibc's ``towupper``): a letter whose
   uppercase is several letters (``ß``) stays as it is, see :func:`pg_upper`;
 - ``jsonb @>`` is containment, see :func:`json_contains`; ``jsonb`` values sort
-  by :func:`jsonb_sort_key`.
+  by :func:`jsonb_sort_key`, and text filters on them (``icontains``) search the
+  text :func:`jsonb_text` writes.
 
 Examples
 --------
@@ -21,10 +22,11 @@ Examples
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["json_contains", "jsonb_sort_key", "pg_upper"]
+__all__ = ["json_contains", "jsonb_sort_key", "jsonb_text", "pg_upper"]
 
 
 @lru_cache(maxsize=4096)
@@ -115,9 +117,30 @@ def jsonb_sort_key(value: Any, top: bool = True) -> tuple:
     if kind == "array":
         return (_KIND_ORDER[kind], len(value), tuple(jsonb_sort_key(v, False) for v in value))
     if kind == "object":
-        keys = sorted(value, key=lambda k: (len(k.encode()), k))
+        keys = sorted(value, key=_key_order)
         pairs = tuple(((1, k), jsonb_sort_key(value[k], False)) for k in keys)
         return (_KIND_ORDER[kind], len(value), pairs)
     if kind == "null":
         return (0,)
     return (_KIND_ORDER[kind], value)
+
+
+def _key_order(key: str) -> tuple[int, bytes]:
+    # jsonb stores object keys shorter first, then by their bytes.
+    return (len(key.encode()), key.encode())
+
+
+def jsonb_text(value: Any) -> str:
+    """``value::text`` of a ``jsonb`` value: keys in storage order, ``", "`` and ``": "``, no ``\\u`` escapes.
+
+    Examples
+    --------
+    >>> jsonb_text({"bb": 1, "a": ["Ärger", None]})
+    '{"a": ["Ärger", null], "bb": 1}'
+    """
+    if isinstance(value, dict):
+        keys = sorted(value, key=_key_order)
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {jsonb_text(value[k])}" for k in keys) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

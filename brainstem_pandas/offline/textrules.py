@@ -21,16 +21,15 @@ Examples
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from brainstem_pandas.semantics import json_contains, jsonb_sort_key, pg_upper
+from brainstem_pandas.semantics import json_contains, jsonb_sort_key, jsonb_text, pg_upper
 
-__all__ = ["jsonb_text", "like", "list_mask", "list_ranks", "upper"]
+__all__ = ["like", "list_mask", "list_ranks", "upper"]
 
 
 def upper(array: pa.Array) -> pa.Array:
@@ -66,17 +65,6 @@ def like(array: pa.Array, operator: str, value: str) -> pa.Array:
     if base == "startswith":
         return pc.starts_with(array, value)
     return pc.ends_with(array, value)
-
-
-def jsonb_text(value: Any) -> str:
-    """A list or JSON value as PostgreSQL writes ``jsonb`` as text.
-
-    Examples
-    --------
-    >>> jsonb_text(["a", "é"])
-    '["a", "é"]'
-    """
-    return json.dumps(value, ensure_ascii=False)
 
 
 def list_mask(values: Sequence[Any], operator: str, value: str) -> np.ndarray:

@@ -42,12 +42,14 @@ def build(sessions: int, seed: int) -> dict[str, str]:
     from brainstem_pandas.sandbox import seed as seeder
 
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
-    _uuid_aggregates()
     account = seeder.generate(sessions=sessions, seed=seed)
     from django.db import connection
 
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA optimize" if connection.vendor == "sqlite" else "ANALYZE")
+    if connection.vendor == "postgresql":
+        _finish_postgres(connection)
+    else:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA optimize")
     return account
 
 
@@ -61,18 +63,24 @@ CREATE AGGREGATE max(uuid) (SFUNC = bsp_uuid_greatest, STYPE = uuid, COMBINEFUNC
 """
 
 
-def _uuid_aggregates() -> None:
-    """PostgreSQL: ``min``/``max`` of UUIDs, which dynamic-rest needs to sort by a to-many relation's ids.
+def _finish_postgres(connection: Any) -> None:
+    """PostgreSQL after seeding: id sequences past the seeded ids, ``min``/``max`` of UUIDs, statistics.
 
-    PostgreSQL has no ``min(uuid)``, so ``sort[]=projects`` would be an error (500);
-    with these it orders by the smallest (largest descending) related id, as SQLite
-    and the offline engine do. A deliberate difference, listed in the README.
+    The seed writes integer ids itself, so each table's sequence is moved past them
+    (or the next user added would collide). PostgreSQL has no ``min(uuid)``, which
+    dynamic-rest needs to sort by a to-many relation's ids (``sort[]=projects``): with
+    these aggregates it orders by the smallest (largest descending) related id, as
+    SQLite and the offline engine do; a deliberate difference, listed in the README.
     """
-    from django.db import connection
+    from django.apps import apps
+    from django.core.management.color import no_style
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(UUID_AGGREGATES)
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True))
+    with connection.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)
+        cur.execute(UUID_AGGREGATES)
+        cur.execute("ANALYZE")
 
 
 def add_user(email: str, password: str, first_name: str = "", last_name: str = "") -> str:

@@ -10,13 +10,14 @@ SQLite backend with PostgreSQL's rules (:mod:`brainstem_pandas.semantics`, for t
 - ``iexact``, ``icontains``, ``istartswith``, ``iendswith`` compare ``UPPER()`` of
   both sides, with an ``UPPER()`` that folds every Unicode letter one at a time as
   PostgreSQL's does (SQLite's own folds ASCII only);
+- text filters on JSON fields (``tags.icontains``) search the text PostgreSQL
+  writes for ``jsonb`` (Django's SQLite stores non-ASCII letters as ``\\u`` escapes);
 - ``ORDER BY`` puts NULLs last ascending and first descending;
 - lists (JSON arrays of text) sort as ``jsonb`` sorts;
 - JSON ``contains`` is ``jsonb @>`` (:mod:`brainstem_pandas.sandbox.api.lookups`).
 
-What remains different from PostgreSQL (README, "The sandbox on PostgreSQL"):
-``gt``/``lt`` on JSON fields compare JSON text, not ``jsonb`` order;
-``icontains`` on a JSON field searches JSON text in which SQLite keeps non-ASCII
-letters as ``\\u`` escapes; JSON objects sort by their text; a bad value in a
-filter that PostgreSQL rejects with an error may pass on SQLite.
+What remains different from PostgreSQL (also in the README): ``gt``/``gte``/``lt``/
+``lte`` on JSON fields compare JSON text, not ``jsonb`` order; JSON objects (not
+lists of text) sort by their stored text; text sorts by code point on both, but a
+value PostgreSQL refuses with an error may simply match nothing on SQLite.
 """

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base, operations
 
-from brainstem_pandas.semantics import pg_upper
+from brainstem_pandas.semantics import jsonb_text, pg_upper
 
 #: Django's lookups that compare ``UPPER()`` of both sides on PostgreSQL.
 CASE_INSENSITIVE = ("iexact", "icontains", "istartswith", "iendswith")
@@ -44,11 +44,32 @@ def jsonb_key(text: Any) -> Any:
     return "9" + text
 
 
+def sql_jsonb_text(text: Any) -> Any:
+    """Stored JSON text rewritten as PostgreSQL writes ``jsonb`` (Django's SQLite text escapes non-ASCII).
+
+    Examples
+    --------
+    >>> sql_jsonb_text('["\\u00c4rger",  "b"]')
+    '["Ärger", "b"]'
+    """
+    if not isinstance(text, str):
+        return text
+    try:
+        return jsonb_text(json.loads(text))
+    except ValueError:
+        return text
+
+
+#: Django's lookups that PostgreSQL evaluates on the text of a value (``col::text``).
+TEXT_LOOKUPS = ("iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith")
+
+
 class DatabaseOperations(operations.DatabaseOperations):
     compiler_module = "brainstem_pandas.sandbox.pgsqlite.compiler"
 
     def lookup_cast(self, lookup_type: str, internal_type: str | None = None) -> str:
-        return "UPPER(%s)" if lookup_type in CASE_INSENSITIVE else "%s"
+        lookup = "bsp_jsonb_text(%s)" if internal_type == "JSONField" and lookup_type in TEXT_LOOKUPS else "%s"
+        return f"UPPER({lookup})" if lookup_type in CASE_INSENSITIVE else lookup
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -67,6 +88,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         conn = super().get_new_connection(conn_params)
         conn.create_function("UPPER", 1, sql_upper, deterministic=True)
         conn.create_function("bsp_jsonb_key", 1, jsonb_key, deterministic=True)
+        conn.create_function("bsp_jsonb_text", 1, sql_jsonb_text, deterministic=True)
         # LIKE is case-sensitive on PostgreSQL.
         conn.execute("PRAGMA case_sensitive_like = ON")
         return conn
