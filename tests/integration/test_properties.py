@@ -52,6 +52,7 @@ from brainstem_pandas import catalog
 from brainstem_pandas.auth import StaticToken
 from brainstem_pandas.frames import CastFailed, FrameBuilder, LinkedFrames, TypeConflictWarning, arrow_frame
 from brainstem_pandas.query import OPERATORS, build_params
+from brainstem_pandas.semantics import pg_upper
 
 # -- hypothesis profile ---------------------------------------------------------------------
 #
@@ -490,7 +491,6 @@ def test_sort_and_include_reach_the_sandbox_as_asked(
 LIVE_FIELDS = ("name", "description", "name_used_in_storage")
 # Printable ASCII, and letters whose case only Unicode knows (ß, é, the Kelvin sign).
 LIVE_ALPHABET = st.one_of(st.characters(min_codepoint=32, max_codepoint=126), st.sampled_from("\t\n éÉÜüñßK名😀–"))
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(repr=False)
@@ -526,9 +526,10 @@ def live_values(draw: st.DrawFn, column: pd.Series) -> str:
 def pandas_mask(column: pd.Series, op: str, value: Any) -> pd.Series:
     """The condition evaluated locally, with the sandbox's documented semantics.
 
-    The sandbox is Django on SQLite: ``exact`` and ``in`` compare exactly; the
-    pattern operators are SQLite ``LIKE``, which ignores the case of ASCII letters
-    only, with or without the ``i`` (see :mod:`brainstem_pandas.offline`).
+    The sandbox answers as Django on PostgreSQL does: ``exact``, ``in`` and the
+    pattern operators without ``i`` compare exactly (``LIKE`` is case-sensitive); the
+    ``i`` operators compare PostgreSQL's ``UPPER()`` of both sides (every letter folded
+    one at a time; checked against PostgreSQL in test_query_semantics.py).
     """
     text = column.astype("string")
     if op == "exact":
@@ -537,7 +538,9 @@ def pandas_mask(column: pd.Series, op: str, value: Any) -> pd.Series:
         return text.isin(value)
     if op == "isnull":
         return text.isna() if value else text.notna()
-    folded, needle = text.str.translate(ASCII_LOWER), value.translate(ASCII_LOWER)
+    folded, needle = text, value
+    if op.startswith("i"):
+        folded, needle = text.map(pg_upper, na_action="ignore").astype("string"), pg_upper(value)
     if op == "iexact":
         mask = folded == needle
     elif op.endswith("contains"):
