@@ -5,10 +5,13 @@
 >>> sandbox.email
 'demo@brainstem.sandbox'
 
-The server is Django + Django REST framework + dynamic-rest on SQLite, served by
-gunicorn on 127.0.0.1 in a child process. Seeded databases are built once and
-cached (keyed by size, seed and the sandbox's own source), then copied per
-server, so every ``Sandbox`` starts from the same data and may change it freely.
+The server is Django + Django REST framework + dynamic-rest on SQLite (with
+PostgreSQL's query rules, see :mod:`.pgsqlite`) or, with ``database="postgresql"``,
+on a PostgreSQL server of its own (:mod:`.postgres`), served by gunicorn on
+127.0.0.1 in a child process. Seeded SQLite databases are built once and cached
+(keyed by size, seed and the sandbox's own source), then copied per server; a
+PostgreSQL sandbox is seeded when it starts. Every ``Sandbox`` starts from the
+same data and may change it freely.
 
 This module imports no Django: the parent process stays light.
 """

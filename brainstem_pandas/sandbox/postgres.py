@@ -8,7 +8,8 @@ server belongs to the process that started it:
 
 - ``stop()`` runs at interpreter exit too (``atexit``);
 - the postmaster gets a parent-death signal (``setpriv --pdeathsig``), so it shuts
-  down even when its parent is killed outright;
+  down even when its parent is killed outright (the signal follows the thread that
+  started it: start it from a thread that lives as long as the server);
 - folders left by a killed parent are swept by the next start (their postmaster
   is gone, or is stopped first).
 
@@ -88,6 +89,26 @@ def _give_away(path: Path) -> None:
         shutil.chown(path, user="nobody", group="nogroup")
 
 
+def base_dir() -> str:
+    """Where the server folders go: the temporary folder, or ``/tmp`` when that one will not do.
+
+    The server user (``nobody`` under root) must be able to reach its folder, and a
+    unix socket's path must stay short (about 100 bytes), so a private or deep
+    ``TMPDIR`` falls back to ``/tmp``.
+    """
+    base = Path(tempfile.gettempdir()).resolve()
+    reachable = os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in [base, *base.parents])
+    return str(base) if reachable and len(str(base)) <= 60 else "/tmp"
+
+
+def _is_postmaster(pid: int) -> bool:
+    # A pid from a stale postmaster.pid may belong to another process by now.
+    try:
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -110,16 +131,17 @@ def sweep_stale(base: str | None = None) -> int:
     0
     """
     removed = 0
-    for folder in Path(base or tempfile.gettempdir()).glob(PREFIX + "*"):
+    for folder in Path(base or base_dir()).glob(PREFIX + "*"):
         try:
             owner = int((folder / "owner.pid").read_text())
         except (OSError, ValueError):
             continue
         if _alive(owner):
             continue
-        pidfile = folder / "data" / "postmaster.pid"
         try:
-            os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)
+            pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+            if _is_postmaster(pid):
+                os.kill(pid, signal.SIGQUIT)  # immediate shutdown: the data is thrown away
         except (OSError, ValueError, IndexError):
             pass
         shutil.rmtree(folder, ignore_errors=True)
@@ -165,7 +187,7 @@ class PostgresServer:
             return self
         binaries = bin_dir()
         sweep_stale()
-        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base_dir()))
         (self.folder / "owner.pid").write_text(str(os.getpid()))
         atexit.register(self.stop)
         try:
