@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
+    "brainstem_pandas.sandbox.api.nul.RefuseNul",
 ]
 
 TEMPLATES = [

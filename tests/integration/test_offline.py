@@ -346,6 +346,7 @@ BAD_QUERIES = [
     {"filters": {"name.gt": "x"}},
     {"filters": {"date_time.gte": "yesterday"}},
     {"filters": {"name.in": "abc"}},
+    {"filters": {"name.icontains": "a\x00"}},  # PostgreSQL text cannot hold NUL
     {"filters": {"projects.nme": "x"}},
     {"sort": ["nme"]},
     {"sort": ["projects.nme"]},

@@ -130,3 +130,9 @@ def test_lists_accept_contains_icontains_and_isnull_only():
     assert build_params("session", filters={"tags.icontains": "PIL"})[0] == ("filter{tags.icontains}", "PIL")
     with pytest.raises(bsp.QueryError, match="use one of: contains, icontains, isnull"):
         build_params("session", filters={"tags.startswith": "p"})
+
+
+@pytest.mark.parametrize("filters", [{"name": "a\x00b"}, {"name.in": ["ok", "\x00"]}, {"tags.contains": "\x00"}])
+def test_a_nul_character_in_a_filter_value_is_refused_before_sending(filters):
+    with pytest.raises(bsp.QueryError, match="NUL character"):
+        build_params("session", filters=filters)

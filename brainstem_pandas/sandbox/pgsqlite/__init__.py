@@ -14,10 +14,10 @@ SQLite backend with PostgreSQL's rules (:mod:`brainstem_pandas.semantics`, for t
   writes for ``jsonb`` (Django's SQLite stores non-ASCII letters as ``\\u`` escapes);
 - ``ORDER BY`` puts NULLs last ascending and first descending;
 - lists (JSON arrays of text) sort as ``jsonb`` sorts;
-- JSON ``contains`` is ``jsonb @>`` (:mod:`brainstem_pandas.sandbox.api.lookups`).
+- on JSON fields, ``contains`` is ``jsonb @>`` and ``gt``/``gte``/``lt``/``lte``/
+  ``range`` compare in ``jsonb`` order (:mod:`brainstem_pandas.sandbox.api.lookups`).
 
-What remains different from PostgreSQL (also in the README): ``gt``/``gte``/``lt``/
-``lte`` on JSON fields compare JSON text, not ``jsonb`` order; JSON objects (not
-lists of text) sort by their stored text; text sorts by code point on both, but a
-value PostgreSQL refuses with an error may simply match nothing on SQLite.
+What remains different from PostgreSQL (also in the README): JSON objects (not
+lists of text) sort by their stored text, and a value PostgreSQL refuses with an
+error may simply match nothing on SQLite.
 """
