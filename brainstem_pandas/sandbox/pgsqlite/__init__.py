@@ -18,6 +18,5 @@ SQLite backend with PostgreSQL's rules (:mod:`brainstem_pandas.semantics`, for t
   ``range`` compare in ``jsonb`` order (:mod:`brainstem_pandas.sandbox.api.lookups`).
 
 What remains different from PostgreSQL (also in the README): JSON objects (not
-lists of text) sort by their stored text, and a value PostgreSQL refuses with an
-error may simply match nothing on SQLite.
+lists of text) sort by their stored text.
 """
