@@ -13,10 +13,10 @@ SQLite backend with PostgreSQL's rules (:mod:`brainstem_pandas.semantics`, for t
 - text filters on JSON fields (``tags.icontains``) search the text PostgreSQL
   writes for ``jsonb`` (Django's SQLite stores non-ASCII letters as ``\\u`` escapes);
 - ``ORDER BY`` puts NULLs last ascending and first descending;
-- lists (JSON arrays of text) sort as ``jsonb`` sorts;
+- JSON fields (lists, objects) sort as ``jsonb`` sorts;
 - on JSON fields, ``contains`` is ``jsonb @>`` and ``gt``/``gte``/``lt``/``lte``/
   ``range`` compare in ``jsonb`` order (:mod:`brainstem_pandas.sandbox.api.lookups`).
 
-What remains different from PostgreSQL (also in the README): JSON objects (not
-lists of text) sort by their stored text.
+Checked request by request against the PostgreSQL mode in
+tests/integration/test_query_semantics.py.
 """

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base, operations
 
-from brainstem_pandas.semantics import jsonb_text, pg_upper
+from brainstem_pandas.semantics import jsonb_sort_text, jsonb_text, pg_upper
 
 #: Django's lookups that compare ``UPPER()`` of both sides on PostgreSQL.
 CASE_INSENSITIVE = ("iexact", "icontains", "istartswith", "iendswith")
@@ -25,23 +25,19 @@ def sql_upper(text: Any) -> Any:
 
 
 def jsonb_key(text: Any) -> Any:
-    """A text that sorts a stored JSON list of texts as ``jsonb`` sorts it (others by their JSON text).
+    """A text that sorts stored JSON as PostgreSQL sorts ``jsonb`` (text that is not JSON last).
 
     Examples
     --------
-    >>> sorted(['["a", "c"]', '["z"]', "[]", '["b"]'], key=jsonb_key)
-    ['[]', '["b"]', '["z"]', '["a", "c"]']
+    >>> sorted(['["a", "c"]', '["z"]', "[]", '["b"]', '{"a": 1}', "3"], key=jsonb_key)
+    ['[]', '3', '["b"]', '["z"]', '["a", "c"]', '{"a": 1}']
     """
     if not isinstance(text, str):
         return text
     try:
-        value = json.loads(text)
+        return jsonb_sort_text(json.loads(text))
     except ValueError:
         return "9" + text
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        # Empty first, then by length, then element by element (NUL ends each: shorter first).
-        return "0" if not value else f"1{len(value):09d}" + "".join(v + "\x00" for v in value)
-    return "9" + text
 
 
 def sql_jsonb_text(text: Any) -> Any:

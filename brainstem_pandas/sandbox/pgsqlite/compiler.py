@@ -1,4 +1,4 @@
-"""Django's SQL compilers, with PostgreSQL's place for NULLs and order of lists in ``ORDER BY``."""
+"""Django's SQL compilers, with PostgreSQL's place for NULLs and order of JSON in ``ORDER BY``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.db.models.sql.compiler import (  # noqa: F401  (the backend's compil
 
 
 class SQLCompiler(compiler.SQLCompiler):
-    """SELECT: NULLs last ascending and first descending; JSON lists by their ``jsonb`` order."""
+    """SELECT: NULLs last ascending and first descending; JSON fields in ``jsonb`` order."""
 
     def _order_by_pairs(self) -> Iterator[tuple[Any, bool]]:
         for expr, is_ref in super()._order_by_pairs():
