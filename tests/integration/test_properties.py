@@ -266,9 +266,12 @@ def unsendable(conds: list[Condition]) -> str | None:
       answer every record instead of none;
     - an ``in`` value like ``[a,b]``: the server reads it as the list ``a``, ``b``;
     - two conditions on the same field and operator (``name`` and ``name.exact``):
-      the server keeps only the first of two equal parameters.
+      the server keeps only the first of two equal parameters;
+    - a text holding NUL: PostgreSQL text cannot hold it, the query could not run.
     """
     for c in conds:
+        if any(isinstance(v, str) and "\x00" in v for v in (c.value if c.op == "in" else [c.value])):
+            return "NUL in a text"
         if c.op == "in" and not c.value:
             return "empty in"
         if c.op == "in" and any(str(v).startswith("[") and str(v).endswith("]") and "," in str(v) for v in c.value):
