@@ -23,7 +23,9 @@ from brainstem_pandas.errors import (
     Cancelled,
     ConfigurationError,
     DamagedSnapshotError,
+    MissingDependencyError,
     NotFoundError,
+    NwbMetadataError,
     PaginationError,
     PermissionDeniedError,
     QueryError,
@@ -37,6 +39,7 @@ from brainstem_pandas.errors import (
     ValidationError,
 )
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, TypeConflictWarning
+from brainstem_pandas.frames.export import plain_text
 from brainstem_pandas.pagination import (
     NextLinkPaginator,
     OffsetPaginator,
@@ -61,8 +64,10 @@ __all__ = [
     "FrameBuilder",
     "HttpSource",
     "LinkedFrames",
+    "MissingDependencyError",
     "NextLinkPaginator",
     "NotFoundError",
+    "NwbMetadataError",
     "OffsetPaginator",
     "Page",
     "PageNumberPaginator",
@@ -92,6 +97,7 @@ __all__ = [
     "login",
     "logout",
     "models",
+    "plain_text",
     "read_snapshot",
     "read_table",
 ]

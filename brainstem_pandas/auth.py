@@ -1,6 +1,7 @@
-"""Where tokens come from, and the two interactive sign-in flows.
+"""Where tokens come from, and the sign-in flows.
 
-Order of token sources in :func:`find_token` (the first that gives one wins):
+BrainSTEM documents personal access tokens (sent as ``Authorization: Bearer <token>``)
+and the browser (device) sign-in that obtains one. Token sources in :func:`find_token`:
 
 1. the ``token`` argument;
 2. the ``BRAINSTEM_TOKEN`` environment variable, then ``BRAINSTEM_API_TOKEN``
@@ -8,10 +9,13 @@ Order of token sources in :func:`find_token` (the first that gives one wins):
 3. the token cache file the official tools use, ``~/.config/brainstem/token``.
 
 Without any, :func:`device_login` runs the browser device-authorization flow
-(print or open the verification link, poll at the server's interval, time out
-with a clear message), or :func:`password_login` trades an email and password for
-an access + refresh pair where the server offers it. Tokens are written to the
-cache file only on request, with mode 0600 in a folder only the owner can read.
+(print or open the verification link, poll at the server's interval or every 5 s,
+time out with a clear message). Tokens are written to the cache file only on
+request, with mode 0600 in a folder only the owner can read.
+
+Legacy: :func:`password_login` (email and password for an access + refresh pair at
+``/api/auth/token/``, removed from the docs on 2026-03-30) is kept for servers that
+still offer it and warns once (:class:`LegacySignInWarning`).
 
 Every sign-in request (password, device start and polls, refreshes) goes through a
 :class:`~brainstem_pandas.transport.Transport` made by :func:`sign_in_transport`:
@@ -24,6 +28,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +55,28 @@ AUTH_TIMEOUT = (10.0, 30.0)
 SIGN_IN_RETRY = RetryPolicy(attempts=5, max_wait=30.0)
 # Keys of sign-in answers whose values are secrets.
 SECRET_KEYS = frozenset({"access", "refresh", "token", "device_code"})
+# Device flow: the docs poll "every 5 s" in a 15-minute window; answers change both within bounds.
+POLL_INTERVAL = (5.0, 1.0, 60.0)  # default, least, most
+DEVICE_WINDOW = (900.0, 1.0, 3600.0)
+
+
+class LegacySignInWarning(FutureWarning):
+    """Email and password sign-in: removed from the BrainSTEM docs, kept for servers that still offer it."""
+
+
+_legacy_warned = threading.Event()
+
+
+def _warn_legacy_once() -> None:
+    if not _legacy_warned.is_set():
+        _legacy_warned.set()
+        warnings.warn(
+            "Email and password sign-in (/api/auth/token/) is a legacy method: BrainSTEM removed it from its "
+            "documentation on 2026-03-30. Use a personal access token (connect(token=...), BRAINSTEM_TOKEN) "
+            "or the browser sign-in (bsp.login()).",
+            LegacySignInWarning,
+            stacklevel=3,
+        )
 
 
 def find_token(token: str | Secret | None = None, path: Path | None = None) -> tuple[Secret | None, str]:
@@ -235,7 +262,9 @@ def password_login(
     allow_insecure_http: bool = False,
     transport: Transport | None = None,
 ) -> TokenPair:
-    """Trade an email and password for an access + refresh pair (``/api/auth/token/``).
+    """Legacy: trade an email and password for an access + refresh pair (``/api/auth/token/``).
+
+    Removed from the docs on 2026-03-30 (use a token or :func:`device_login`); warns once.
 
     Plain http to a host that is not loopback is refused before anything is sent,
     unless ``allow_insecure_http``. ``transport`` sends the sign-in and, later, the
@@ -250,6 +279,7 @@ def password_login(
     password = Secret(password)  # from here on no frame holds it in the clear
     root = base_url.rstrip("/")
     check_secure(root, allow_insecure_http, "a password")
+    _warn_legacy_once()
     transport = transport or sign_in_transport(root)
     try:
         data = _post_json(f"{root}/api/auth/token/", {"email": email, "password": password}, transport)
@@ -278,7 +308,7 @@ def password_login(
 
 @dataclass
 class DeviceLogin:
-    """A started device authorization: what to show the user, and how to finish it."""
+    """A started device authorization: what to show the user, and how to finish it (``user_code`` may be "")."""
 
     base_url: str
     device_code: Secret
@@ -292,6 +322,14 @@ class DeviceLogin:
     def __repr__(self) -> str:
         return f"DeviceLogin(user_code={self.user_code!r}, url={self.verification_uri_complete!r})"
 
+    @property
+    def instructions(self) -> str:
+        """What to tell the person signing in: the link, and the code where there is one."""
+        text = f"To sign in, open {self.verification_uri_complete}"
+        if self.user_code:
+            text += f"\nor go to {self.verification_uri} and enter the code {self.user_code}."
+        return text
+
     def poll_once(self) -> Secret | None:
         """Ask once: the token (a :class:`Secret`) when approved, None while pending; raises on refusal."""
         data = _post_json(f"{self.base_url}/api/auth/device/token/", {"device_code": self.device_code}, self.transport)
@@ -300,7 +338,7 @@ class DeviceLogin:
         if data.get("status") == "authorization_pending":
             return None
         if data.get("error") == "slow_down":  # RFC 8628: poll less often, keep waiting
-            self.interval += 5
+            self.interval = min(self.interval + 5, POLL_INTERVAL[2])
             return None
         if data.get("error") == "authorization_pending":
             return None
@@ -318,26 +356,30 @@ class DeviceLogin:
         sleep: Callable[[float], None] = time.sleep,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Secret:
-        """Poll at the server's interval until approved, refused or ``timeout`` seconds pass.
+        """Poll at the interval until approved, refused or ``timeout`` seconds pass.
 
-        The last poll happens at the deadline, so an approval in the final
-        interval still counts; ``slow_down`` answers lengthen the interval.
+        The last poll happens at the deadline, so an approval in the final interval
+        still counts; ``slow_down`` lengthens the interval. The window counts the waits
+        asked of ``sleep`` and the clock: at most ``window / interval + 1`` polls.
         """
         limit = min(timeout or self.expires_in, self.expires_in)
-        deadline = time.monotonic() + limit
+        start = time.monotonic()
+        waited = 0.0
         while True:
             if cancelled():
                 raise AuthenticationError("Browser sign-in was cancelled.")
             token = self.poll_once()
             if token:
                 return token
-            left = deadline - time.monotonic()
+            left = limit - max(time.monotonic() - start, waited)
             if left <= 0:
                 break
-            sleep(min(max(self.interval, 0.2), left))
+            pause = min(max(self.interval, 0.2), left)
+            sleep(pause)
+            waited += pause
+        what = f"the code {self.user_code} at {self.verification_uri}" if self.user_code else self.verification_uri
         raise AuthenticationError(
-            f"Browser sign-in timed out after {limit:.0f} s: nobody approved {self.user_code} at "
-            f"{self.verification_uri}. Run the sign-in again."
+            f"Browser sign-in timed out after {limit:.0f} s: nobody approved {what}. Run the sign-in again."
         )
 
 
@@ -362,30 +404,48 @@ def start_device_login(
     check_secure(root, allow_insecure_http, "a browser sign-in (its device code and token)")
     transport = transport or sign_in_transport(root)
     data = _post_json(f"{root}/api/auth/device/", {"client_name": client_name}, transport)
-    try:
-        return DeviceLogin(
-            base_url=root,
-            device_code=Secret(data["device_code"]),
-            user_code=str(data["user_code"]),
-            verification_uri=data["verification_uri"],
-            verification_uri_complete=data.get("verification_uri_complete") or data["verification_uri"],
-            interval=_seconds(data.get("interval"), 5.0, 1.0),
-            expires_in=_seconds(data.get("expires_in"), 900.0, 1.0),
-            transport=transport,
-        )
-    except (KeyError, TypeError) as missing:
+    return _device_login(root, data, transport)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _device_login(root: str, data: dict[str, Any], transport: Transport) -> DeviceLogin:
+    """A :class:`DeviceLogin` from a start answer: ``device_code`` and an http(s) link needed.
+
+    ``user_code`` and ``interval`` may be missing (the docs show only
+    ``verification_uri_complete``): then the link alone is shown, polls come every 5 s.
+    """
+    code = data.get("device_code")
+    complete = _text(data, "verification_uri_complete") or _text(data, "verification_uri")
+    links = [u for u in (complete, _text(data, "verification_uri")) if u]
+    web = all(urlsplit(u).scheme in ("http", "https") for u in links)
+    if not (isinstance(code, Secret) and code and links and web):
         raise AuthenticationError(
-            f"{root}/api/auth/device/ answered without {missing}; this server does not offer browser sign-in."
-        ) from None
+            f"{root}/api/auth/device/ answered without a device_code and an http(s) verification link; this server "
+            "does not offer browser sign-in. Connect with a personal access token (bsp.connect(token=...)) instead."
+        )
+    return DeviceLogin(
+        base_url=root,
+        device_code=code,
+        user_code=_text(data, "user_code"),
+        verification_uri=_text(data, "verification_uri") or complete,
+        verification_uri_complete=complete,
+        interval=_seconds(data.get("interval"), *POLL_INTERVAL),
+        expires_in=_seconds(data.get("expires_in"), *DEVICE_WINDOW),
+        transport=transport,
+    )
 
 
-def _seconds(value: Any, default: float, least: float) -> float:
-    """A number of seconds from a server answer: ``default`` when absent or not a number, at least ``least``."""
+def _seconds(value: Any, default: float, least: float, most: float = float("inf")) -> float:
+    """A number of seconds from a server answer: ``default`` when absent or not a number, within [least, most]."""
     try:
-        seconds = float(value) if value is not None else default
+        seconds = float(value) if value is not None and not isinstance(value, bool) else default
     except (TypeError, ValueError):
         return default
-    return max(seconds, least) if seconds < float("inf") else default
+    return min(max(seconds, least), most) if seconds == seconds and seconds != float("inf") else default  # NaN, inf
 
 
 def device_login(
@@ -411,10 +471,7 @@ def device_login(
     """
     show = show or print
     login = start_device_login(base_url, allow_insecure_http=allow_insecure_http)
-    show(
-        f"To sign in, open {login.verification_uri_complete}\n"
-        f"or go to {login.verification_uri} and enter the code {login.user_code}."
-    )
+    show(login.instructions)
     if open_browser:
         try:
             webbrowser.open(login.verification_uri_complete)
@@ -427,6 +484,7 @@ def device_login(
 
 __all__ = [
     "DeviceLogin",
+    "LegacySignInWarning",
     "StaticToken",
     "TokenPair",
     "device_login",

@@ -23,6 +23,31 @@ _SEGMENT_FIELD = "url_model_segment"
 
 
 @dataclass(frozen=True)
+class MapSpec:
+    """How a JSON object keyed by identifiers (a *map*) is laid out: one row per key.
+
+    Attributes
+    ----------
+    key : str
+        The column holding each key (``"user"`` for ``project.users``).
+    key_is : str
+        What a key is, in words (``"the member's e-mail address"``).
+    values : tuple of (str, str)
+        Each entry's documented fields and their catalog types, in documented order.
+
+    Examples
+    --------
+    >>> spec = model("project").field("users").map
+    >>> spec.key, [name for name, _ in spec.values]
+    ('user', ['can_change', 'is_manager', 'is_owner'])
+    """
+
+    key: str
+    key_is: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Field:
     """One documented field of a model.
 
@@ -35,6 +60,10 @@ class Field:
         Target model of a relation.
     many : bool
         True for a to-many relation (a list of ids).
+    map : MapSpec or None
+        For a JSON object keyed by identifiers (``project.users``): how its entries are laid out.
+    rich_text : bool
+        True for text the docs call rich text (sent as HTML, e.g. descriptions).
     """
 
     name: str
@@ -47,6 +76,8 @@ class Field:
     many: bool = False
     choices: tuple[str, ...] | None = None
     notes: str | None = None
+    map: MapSpec | None = None
+    rich_text: bool = False
 
     @property
     def is_relation(self) -> bool:
@@ -68,6 +99,9 @@ class Model:
         URL model segment, e.g. ``"projectmembershipinvitation"``.
     list_key, detail_key, write_key : str
         Response keys of list, detail and create/update answers.
+    list_meta : tuple of str
+        Portals besides the public one whose list answers carry a ``meta`` object
+        (the docs' text says so for a few private-only lists).
     """
 
     name: str
@@ -82,6 +116,7 @@ class Model:
     approval_model: str | None
     actions: tuple[dict[str, Any], ...]
     permissions: str
+    list_meta: tuple[str, ...] = ()
 
     @property
     def id_type(self) -> str:
@@ -102,6 +137,23 @@ class Model:
         raise UnknownNameError("field", name, [f.name for f in self.fields], f" of {self.name}")
 
     @property
+    def url_segments(self) -> tuple[str, ...]:
+        """Every URL segment the model answers at: the documented one, then the official clients' spellings.
+
+        The docs and the MATLAB client write ``projectmembershipinvitation``; the
+        official Python client 2.0.0 puts its own name, ``project_membership_invitation``,
+        into the URL (``python_client_comparison`` in the catalog).
+
+        Examples
+        --------
+        >>> model("group_membership_request").url_segments
+        ('groupmembershiprequest', 'group_membership_request')
+        >>> model("session").url_segments
+        ('session',)
+        """
+        return (self.segment, *_client_spellings().get(self.name, ()))
+
+    @property
     def field_names(self) -> list[str]:
         """Documented field names, in documented order."""
         return [f.name for f in self.fields]
@@ -110,6 +162,34 @@ class Model:
     def relations(self) -> list[Field]:
         """Fields that hold ids of other models."""
         return [f for f in self.fields if f.is_relation]
+
+    @property
+    def maps(self) -> list[Field]:
+        """JSON fields that are objects keyed by identifiers (child tables, one row per key).
+
+        Examples
+        --------
+        >>> [f.name for f in model("project").maps]
+        ['users', 'groups']
+        """
+        return [f for f in self.fields if f.map is not None]
+
+    @property
+    def rich_text(self) -> list[str]:
+        """Names of the fields holding rich text (HTML).
+
+        Examples
+        --------
+        >>> model("session").rich_text
+        ['description']
+        """
+        return [f.name for f in self.fields if f.rich_text]
+
+
+def _map(raw: dict[str, Any] | None) -> MapSpec | None:
+    if not raw:
+        return None
+    return MapSpec(raw["key"], raw.get("key_is", ""), tuple((k, v) for k, v in raw["value"].items()))
 
 
 def _field(raw: dict[str, Any]) -> Field:
@@ -126,6 +206,8 @@ def _field(raw: dict[str, Any]) -> Field:
         many=bool(rel.get("many")),
         choices=tuple(choices) if choices else None,
         notes=raw.get("notes"),
+        map=_map(raw.get("map")),
+        rich_text=bool(raw.get("rich_text")),
     )
 
 
@@ -143,6 +225,7 @@ def _model(raw: dict[str, Any]) -> Model:
         approval_model=raw.get("approval_model"),
         actions=tuple(raw.get("actions") or ()),
         permissions=raw.get("permissions") or "",
+        list_meta=tuple(raw.get("list_meta_portals") or ()),
     )
 
 
@@ -168,6 +251,19 @@ def _lookup() -> dict[str, str]:
         for alias in (name, m.segment, name.replace("_", "")):
             table.setdefault(alias, name)
     return table
+
+
+@cache
+def _client_spellings() -> dict[str, tuple[str, ...]]:
+    # The official Python client's model names that differ from the documented URL
+    # segment; names it knows that the docs do not ("protocol") are left out.
+    spellings = raw_catalog().get("python_client_comparison", {}).get("client_models", [])
+    out: dict[str, tuple[str, ...]] = {}
+    for spelling in spellings:
+        name = _lookup().get(spelling)
+        if name is not None and spelling != all_models()[name].segment:
+            out[name] = (*out.get(name, ()), spelling)
+    return out
 
 
 def model(name: str) -> Model:

@@ -5,6 +5,7 @@
 ``brainstem-pandas snapshot OUT``     write every readable model (or ``--models``) as a Parquet snapshot
 ``brainstem-pandas diff A B``         what changed between two snapshots
 ``brainstem-pandas read MODEL``       one model (filtered) as CSV, JSON or Parquet
+``brainstem-pandas nwb SESSION_ID``   one session's metadata as an NWB file (``--out``) or YAML (``--yaml``)
 
 ``snapshot`` and ``read`` connect like :func:`brainstem_pandas.connect`: ``--url``
 or ``BRAINSTEM_URL``, a token from ``BRAINSTEM_TOKEN`` or the token cache file
@@ -28,6 +29,7 @@ from brainstem_pandas.client import Client
 from brainstem_pandas.connection import connect
 from brainstem_pandas.demo import summary
 from brainstem_pandas.errors import BrainstemError, ConfigurationError
+from brainstem_pandas.sandbox.config import ENVELOPES
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +47,9 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--envelope",
         default="count",
-        choices=["count", "meta", "bare"],
-        help="list envelope: count/next/previous, meta.total_results, or bare",
+        choices=list(ENVELOPES),
+        help="list envelope: count/next/previous, meta.total_results, bare, docs (as documented: private "
+        "lists bare, public lists with meta) or pages (docs, public lists paginated by page/per_page)",
     )
     p.add_argument("--rate-limit", type=int, default=0, help="requests per window per client (0 = off)")
     p.add_argument("--rate-window", type=int, default=60, help="rate-limit window in seconds")
@@ -130,6 +133,31 @@ def _read_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
     p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
     _connection(p)
+
+
+def _nwb_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nwb", help="one session's metadata as an NWB file (--out) or neuroconv's YAML (--yaml)")
+    p.add_argument("session_id", help="the session's BrainSTEM id")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--out", default=None, metavar="FILE.nwb", help="write an NWB file (metadata, no data)")
+    target.add_argument("--yaml", default=None, metavar="FILE", help="write the metadata as YAML (default: print it)")
+    p.add_argument("--subject", default=None, help="the subject's id, for a session that links several")
+    p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
+    _connection(p)
+
+
+def run_nwb(args: argparse.Namespace) -> int:
+    """Write one session's NWB metadata as an NWB file or YAML (needs the nwb extra)."""
+    from brainstem_pandas import nwb
+
+    metadata = nwb.nwb_metadata(_client(args), args.session_id, subject_id=args.subject)
+    if args.out:
+        print(f"Wrote {nwb.write_nwb(args.out, metadata)}", file=sys.stderr)
+    elif args.yaml:
+        print(f"Wrote {nwb.write_yaml(args.yaml, metadata)}", file=sys.stderr)
+    else:
+        sys.stdout.write(nwb.metadata_yaml(metadata))
+    return 0
 
 
 def parse_filters(items: Sequence[str]) -> dict[str, Any]:
@@ -237,24 +265,26 @@ def run_read(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _cannot_write(folder, exc) from None
         for name, frame in lf.to_dict().items():
-            _write(frame, args.format, folder / f"{name}.{args.format}")
+            _write(frame, args.format, folder / f"{name}.{args.format}", name)
         print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
         return 0
     frame = client.read(args.model, filters=filters, sort=sort)
-    _write(frame, args.format, Path(args.out) if args.out else None)
+    _write(frame, args.format, Path(args.out) if args.out else None, args.model)
     if args.out:
         print(f"Wrote {len(frame):,} {args.model} records to {args.out}", file=sys.stderr)
     return 0
 
 
-def _write(frame: Any, fmt: str, path: Path | None) -> None:
-    # Written next to the target and renamed, so a failure never leaves half a file.
+def _write(frame: Any, fmt: str, path: Path | None, model: str | None = None) -> None:
+    # Written next to the target and renamed, so a failure never leaves half a file. Nested cells are JSON,
+    # and rich-text fields of ``model`` gain a plain-text column (frames.export).
+    from brainstem_pandas.frames.export import export_csv, export_json
+
     text = ""
     if fmt == "csv":
-        text = frame.to_csv()
+        text = export_csv(frame, model)
     elif fmt == "json":
-        flat = frame.reset_index() if frame.index.name == "id" else frame
-        text = flat.to_json(orient="records", date_format="iso", indent=1) + "\n"
+        text = export_json(frame, model)
     if path is None:
         sys.stdout.write(text)
         return
@@ -371,8 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _snapshot_parser(sub)
     _diff_parser(sub)
     _read_parser(sub)
+    _nwb_parser(sub)
     args = parser.parse_args(argv)
     handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff, "read": run_read}
+    handlers["nwb"] = run_nwb
     try:
         return handlers[args.command](args)
     except BrainstemError as exc:

@@ -61,11 +61,11 @@ def connect(
 ) -> Client:
     """Connect to BrainSTEM (``url``; default ``BRAINSTEM_URL`` or brainstem.org) and return a Client.
 
-    The token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
-    ``BRAINSTEM_API_TOKEN``); the official tools' token cache (``token_path``,
-    default ``~/.config/brainstem/token``); ``email`` + ``password``; else, when
-    ``interactive`` (default: in a terminal or notebook), the browser sign-in,
-    cached when ``remember``. The public portal needs no token. ``snapshot=path``
+    A personal access token comes from, in order: ``token``; ``BRAINSTEM_TOKEN`` (or
+    ``BRAINSTEM_API_TOKEN``); the official tools' token cache (``token_path``, default
+    ``~/.config/brainstem/token``); else, when ``interactive`` (default: in a terminal or
+    notebook), the browser sign-in, cached when ``remember``. Legacy (out of the docs since
+    2026-03-30, warns once): ``email`` + ``password``, used first when given. Public: no token. ``snapshot=path``
     answers from a snapshot folder instead, offline (a ``SnapshotClient``).
 
     A URL with credentials (``https://name:password@host``) is refused (ConfigurationError):

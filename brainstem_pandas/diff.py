@@ -3,7 +3,10 @@
 :func:`diff_snapshots` compares model tables by ``id``: records only in the
 second are added, records only in the first removed, and a record in both is
 changed in the columns whose values differ. To-many relations are compared
-through their link tables, in the order the server listed them.
+through their link tables, in the order the server listed them. Map tables
+(``project.users``, one row per member) are compared by (parent id, key): a row
+is named ``"<parent id> <key>"`` (ids hold no spaces, so the first space splits
+it), and the parent record is changed in the map's field (``users``).
 
 Examples
 --------
@@ -19,9 +22,10 @@ from typing import Any
 
 import pandas as pd
 
+from brainstem_pandas import catalog
 from brainstem_pandas.errors import SnapshotError
 from brainstem_pandas.frames import LinkedFrames
-from brainstem_pandas.frames.layout import INDEX, POSITION
+from brainstem_pandas.frames.layout import INDEX, POSITION, parent_column, split_table_name
 from brainstem_pandas.snapshot import read_snapshot
 
 __all__ = ["diff_snapshots"]
@@ -69,8 +73,48 @@ def _same(a: pd.Series, b: pd.Series) -> pd.Series:
     return equal | both_missing
 
 
+def _map_key(name: str) -> str | None:
+    """The key column of map table ``name`` (``"user"`` for ``"project.users"``); None for any other table."""
+    model, field = split_table_name(name)
+    spec = catalog.all_models().get(model)
+    if spec is None or field is None or field not in spec.field_names:
+        return None
+    found = spec.field(field).map
+    return found.key if found is not None else None
+
+
+def _keyed(frames: LinkedFrames, name: str, key: str) -> pd.DataFrame:
+    """Map table ``name`` indexed by ``"<parent id> <key>"``, values as plain Python (NA -> None)."""
+    parent = parent_column(split_table_name(name)[0])
+    table = frames.children.get(name)
+    if table is None or not {parent, key} <= set(table.columns):
+        return pd.DataFrame(index=pd.Index([], dtype=object, name=INDEX))
+    rows = table.astype(object).where(table.notna(), None)
+    rows.index = pd.Index([f"{p} {k}" for p, k in zip(rows.pop(parent), rows.pop(key))], dtype=object, name=INDEX)
+    return rows
+
+
+def _maps(frames: LinkedFrames, model: str) -> dict[str, dict[Any, dict[str, tuple]]]:
+    """Each map field of ``model`` held here: parent id -> {key: the entry's values}."""
+    out: dict[str, dict[Any, dict[str, tuple]]] = {}
+    parent = parent_column(model)
+    for name in frames.children:
+        owner, field = split_table_name(name)
+        key = _map_key(name)
+        if owner != model or field is None or key is None or parent not in frames.children[name]:
+            continue
+        table = frames.children[name]
+        rows = table.astype(object).where(table.notna(), None)
+        per: dict[Any, dict[str, tuple]] = {}
+        out[field] = per
+        data = [c for c in rows.columns if c not in (parent, key)]
+        for pid, k, *values in zip(rows[parent], rows[key], *(rows[c] for c in data)):
+            per.setdefault(pid, {})[k] = tuple((c, v) for c, v in zip(data, values) if v is not None)  # as sent
+    return out
+
+
 def _with_links(frames: LinkedFrames, model: str) -> pd.DataFrame:
-    """A model table with each to-many relation as a column of id lists (from the link tables)."""
+    """A model table with each to-many relation as a column of id lists (from the link tables), each map a dict."""
     table = frames.tables.get(model)
     if table is None:
         return pd.DataFrame(index=pd.Index([], dtype=object, name=INDEX))
@@ -82,6 +126,8 @@ def _with_links(frames: LinkedFrames, model: str) -> pd.DataFrame:
         link = frames.links[name].sort_values([parent, POSITION], kind="stable")
         lists = link.groupby(parent, sort=False)[child].agg(list)
         out[rel.field] = [lists.get(i, []) for i in out.index]
+    for field, per in _maps(frames, model).items():
+        out[field] = pd.Series([per.get(i, {}) for i in out.index], index=out.index, dtype=object)
     return out
 
 
@@ -106,8 +152,12 @@ def _changed(before: pd.DataFrame, after: pd.DataFrame, common: pd.Index) -> dic
 
 
 def _model_diff(old: LinkedFrames, new: LinkedFrames, model: str) -> Changes | None:
-    """What changed in ``model``'s table, or None if nothing did."""
-    before, after = _with_links(old, model), _with_links(new, model)
+    """What changed in ``model``'s table (or map table), or None if nothing did."""
+    key = _map_key(model)  # None for a model table
+    if key is not None:
+        before, after = _keyed(old, model, key), _keyed(new, model, key)
+    else:
+        before, after = _with_links(old, model), _with_links(new, model)
     added = sorted(map(str, after.index.difference(before.index)))
     removed = sorted(map(str, before.index.difference(after.index)))
     changed = _changed(before, after, before.index.intersection(after.index))
@@ -138,8 +188,10 @@ def diff_snapshots(
     -------
     dict
         ``{model: {"added": [ids], "removed": [ids], "changed": {id: [columns]}}}``
-        holding only models with a difference. A column present on one side only
-        counts as changed for every record where the other side has a value.
+        holding only models with a difference; map tables the same way under their
+        names (``"project.users"``), their rows named ``"<parent id> <key>"``. A column
+        present on one side only counts as changed for every record where the other
+        side has a value.
         To-many relations compare through their link tables (a reordered list is a change).
 
     Examples
@@ -155,7 +207,8 @@ def diff_snapshots(
     if same_source:
         _check_same_source(old, new)
     out: dict[str, Changes] = {}
-    for model in list(old.tables) + [m for m in new.tables if m not in old.tables]:
+    maps = [n for n in dict.fromkeys([*old.children, *new.children]) if _map_key(n) is not None]
+    for model in list(old.tables) + [m for m in new.tables if m not in old.tables] + maps:
         changes = _model_diff(old, new, model)
         if changes is not None:
             out[model] = changes

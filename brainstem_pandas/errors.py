@@ -4,6 +4,7 @@
 
     BrainstemError
     ├── ConfigurationError          bad arguments to connect() or a Client method
+    │   └── MissingDependencyError (ImportError)   an optional extra is not installed; names it
     ├── QueryError (ValueError)     a query the catalog rejects before any request
     │   └── UnknownNameError (LookupError)   unknown model or field; suggests names
     ├── AuthenticationError         no usable token, a login that failed or timed out
@@ -12,6 +13,7 @@
     ├── PaginationError             pages that do not add up to the announced total
     ├── SnapshotError               a snapshot that cannot be written, read or queried
     │   └── DamagedSnapshotError    a missing file, a checksum mismatch, an unknown format
+    ├── NwbMetadataError            a session NWB cannot describe; names the BrainSTEM field to fill in
     └── APIError                    the server answered with an error status
         ├── BadRequestError (400)
         │   └── ValidationError     carries the server's per-field messages
@@ -196,6 +198,31 @@ class SnapshotError(BrainstemError):
 
 class DamagedSnapshotError(SnapshotError):
     """A snapshot whose files do not match its manifest: missing, altered, or of an unknown format."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional extra is not installed; the message gives the ``pip install`` line that brings it."""
+
+
+class NwbMetadataError(BrainstemError):
+    """A session whose BrainSTEM metadata cannot make an NWB file, naming what to fill in.
+
+    Attributes
+    ----------
+    model, id : str
+        The record to fix (``"session"``, ``"subject"``, ...) and its id.
+    field : str
+        The BrainSTEM field to fill in, as ``model.field`` (``"session.date_time"``).
+
+    Examples
+    --------
+    >>> NwbMetadataError("fill in session.date_time", model="session", id="s1", field="session.date_time").field
+    'session.date_time'
+    """
+
+    def __init__(self, message: str, *, model: str, id: Any, field: str) -> None:
+        super().__init__(message)
+        self.model, self.id, self.field = model, id, field
 
 
 class APIError(BrainstemError):

@@ -8,7 +8,9 @@ Modules, each one concern, in the order they depend on each other:
 - ``arrow``: Python values -> Arrow arrays (inference, clashes kept as text);
 - ``plan``: how a column's chunks meet one type (:class:`Plan`);
 - ``store``: a table's chunks, in memory or spilled to files, and its :class:`Layout`;
+- ``export``: tables -> CSV and JSON files (nested values as JSON, :func:`plain_text` of rich text);
 - ``linked``: :class:`LinkedFrames` and :class:`Relation`;
+- ``maps``: JSON objects keyed by identifiers (``project.users``) -> map tables, one row per key;
 - ``builder``: :class:`FrameBuilder`, pages -> :class:`LinkedFrames`;
 - ``records``: :func:`records_frame`, records -> the flat frame of ``read``.
 
@@ -33,6 +35,7 @@ from brainstem_pandas.frames.dtypes import (
     pandas_dtype,
     schema,
 )
+from brainstem_pandas.frames.export import plain_text
 from brainstem_pandas.frames.linked import LinkedFrames, NotInFramesError, Relation
 from brainstem_pandas.frames.plan import CastFailed, Plan
 from brainstem_pandas.frames.records import nested_records, records_frame
@@ -57,6 +60,7 @@ __all__ = [
     "linked_schema",
     "nested_records",
     "pandas_dtype",
+    "plain_text",
     "records_frame",
     "schema",
 ]

@@ -11,7 +11,9 @@ dtypes from :mod:`~brainstem_pandas.frames.dtypes`):
   the model table;
 - lists of objects (``download_links``) become *child tables* ``"<model>.<field>"``
   keyed by ``<model>_id`` and ``position``;
-- JSON objects (``extra_fields``) expand into ``extra_fields.<key>`` columns.
+- JSON objects (``extra_fields``) expand into ``extra_fields.<key>`` columns, but those
+  the catalog marks as maps (``project.users``, keyed by e-mail) become map tables,
+  one row per key (:mod:`~brainstem_pandas.frames.maps`).
 
 Related records nested in a record (``sideloading=false``, at any depth) are
 taken out of it here, so a page's ``related`` need only hold sideloaded ones.
@@ -33,7 +35,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import ResponseError
 from brainstem_pandas.frames import layout
 from brainstem_pandas.frames.arrow import (
     all_uuids,
@@ -43,37 +44,19 @@ from brainstem_pandas.frames.arrow import (
     json_text,
     list_positions,
     quiet_gc,
+    record_values,
     records_to_arrays,
 )
 from brainstem_pandas.frames.dtypes import is_json, known_id_type, linked_types, wire_types
 from brainstem_pandas.frames.linked import LinkedFrames, Relation
+from brainstem_pandas.frames.maps import MapRows
+from brainstem_pandas.frames.records import ID_TYPES, malformed_record
 from brainstem_pandas.frames.store import Chunks, Layout, with_inferred
 
 # Records are converted to Arrow in batches of this many (a few pages' worth): large
 # enough that per-conversion overhead vanishes, small enough to keep memory flat.
 BATCH = 4096
 _ID = itemgetter(layout.INDEX)
-_ID_TYPES = frozenset({str, int})  # not bool, float, null or containers: they cannot name one record
-
-
-def malformed_record(table: str, records: list[Any]) -> ResponseError:
-    """The error for the first of ``records`` that is not an object with a text or whole-number id."""
-    for at, record in enumerate(records):
-        if not isinstance(record, dict):
-            what = f"item {at} is {type(record).__name__}, not a record (an object)"
-        elif record.get(layout.INDEX) is None:
-            what = f"record {at} has no id"
-        elif type(record[layout.INDEX]) not in _ID_TYPES:
-            what = f"record {at} has an id of type {type(record[layout.INDEX]).__name__} ({record[layout.INDEX]!r:.40})"
-        else:
-            continue
-        return ResponseError(
-            "GET",
-            f"({table} records)",
-            f"{what}: an id must be text or a whole number; the server's answer is malformed: check that the URL "
-            "is a BrainSTEM server and report the record to its admin",
-        )
-    return ResponseError("GET", f"({table} records)", "the records are not objects with ids")
 
 
 class _PageLike(Protocol):
@@ -174,6 +157,7 @@ class _Table:
         self.spec = catalog.all_models().get(name)
         self.fields = {f.name: f for f in self.spec.fields} if self.spec else {}
         self.kinds = wire_types(self.spec)
+        self.maps = [f.name for f in self.spec.maps] if self.spec else []
         self.seen: set[Any] = set()
         self.pending: list[dict[str, Any]] = []
         self.data = Chunks()
@@ -190,7 +174,7 @@ class _Table:
             ids = list(map(_ID, records))
         except (KeyError, TypeError):
             ids = None
-        if ids is None or not _ID_TYPES.issuperset(map(type, ids)):
+        if ids is None or not ID_TYPES.issuperset(map(type, ids)):
             raise malformed_record(self.name, records)
         if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
             seen.update(ids)  # the common case: a page of new records
@@ -215,10 +199,13 @@ class _Table:
                 raise invalid_text(self.name, exc) from None
 
     def _convert(self, fresh: list[dict[str, Any]]) -> None:
-        arrays = records_to_arrays(fresh, self.name, self.kinds)
+        plain = [{k: v for k, v in r.items() if k not in self.maps} for r in fresh] if self.maps else fresh
+        arrays = records_to_arrays(plain, self.name, self.kinds)
         chunk = self.data.chunk(len(fresh))
         ids = arrays.pop(layout.INDEX)
         self.data.put(chunk, layout.INDEX, ids)
+        for name in self.maps:  # maps as sent (never typed as one column per key)
+            self.builder.maps[layout.table_name(self.name, name)].add(ids, record_values(fresh, name)[0])
         for name, array in arrays.items():
             f = self.fields.get(name)
             if f is not None and f.is_relation:
@@ -312,6 +299,7 @@ class FrameBuilder:
         self.tables: dict[str, _Table] = {}
         self.edges: dict[str, _Edge] = {}
         self.childs: dict[str, _Child] = {}
+        self.maps: dict[str, MapRows] = {}
         self.relations: dict[str, Relation] = {}
         self.spill = spill
         self._folders = 0
@@ -358,6 +346,9 @@ class FrameBuilder:
             for f in table.spec.relations if table.spec else ():
                 if f.many:
                     self.edge(name, f.name, f.related_model)
+            for f in table.spec.maps if table.spec else ():
+                self.maps[layout.table_name(name, f.name)] = rows = MapRows(name, f)
+                self._place(rows.data)
         return self.tables[name]
 
     def edge(self, model: str, field_name: str, target: str | None) -> _Edge:
@@ -410,6 +401,7 @@ class FrameBuilder:
             *(t.data for t in self.tables.values()),
             *(e.data for e in self.edges.values()),
             *(c.data for c in self.childs.values()),
+            *(m.data for m in self.maps.values()),
         ]
 
     def _spill(self) -> None:
@@ -433,6 +425,7 @@ class FrameBuilder:
             "tables": {name: len(t.data.lengths) for name, t in self.tables.items()},
             "edges": {name: len(e.data.lengths) for name, e in self.edges.items()},
             "childs": {name: len(c.data.lengths) for name, c in self.childs.items()},
+            "maps": {name: len(m.data.lengths) for name, m in self.maps.items()},
         }
 
     def rollback(self, mark: Mapping[str, Mapping[str, int]]) -> None:
@@ -458,11 +451,11 @@ class FrameBuilder:
             else:
                 self.edges.pop(name).data.rollback(0)
                 del self.relations[name]
-        for name in list(self.childs):
-            if name in mark["childs"]:
-                self.childs[name].data.rollback(mark["childs"][name])
-            else:
-                self.childs.pop(name).data.rollback(0)
+        for kind, store in (("childs", self.childs), ("maps", self.maps)):
+            for name in list(store):
+                store[name].data.rollback(mark[kind].get(name, 0))
+                if name not in mark[kind]:
+                    del store[name]
 
     # -- finishing --------------------------------------------------------------------
     def relation_map(self) -> dict[str, Relation]:
@@ -487,6 +480,8 @@ class FrameBuilder:
             yield self.edges.pop(name).layout(name, self.relations[name])
         for name in list(self.childs):
             yield self.childs.pop(name).layout(name)
+        for name in list(self.maps):
+            yield self.maps.pop(name).layout(name)
 
     def finish(self) -> LinkedFrames:
         """Build the typed frames (the builder's chunks are released as they are used)."""

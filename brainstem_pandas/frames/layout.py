@@ -10,7 +10,12 @@ A :class:`~brainstem_pandas.frames.LinkedFrames` holds three kinds of table:
 - a **child table** per list of JSON objects or scalars, named ``"<model>.<field>"``
   (``"session.download_links"``), with ``<model>_id``, ``position`` and the objects'
   fields, or a single ``value`` column for a list of scalars. An object's own field
-  named like the parent column or ``position`` is kept as ``<field>.<name>``.
+  named like the parent column or ``position`` is kept as ``<field>.<name>``;
+- a **map table** (also a child table) per JSON object keyed by identifiers, as the
+  catalog marks them (``"project.users"``, keyed by e-mail), with ``<model>_id``, the
+  key column the catalog names (``user``) and one column per field of the entries
+  (``can_change``, ...); one row per key, in the order the server sent them. An
+  entry's field named like the parent or key column is kept as ``<field>.<name>``.
 
 A JSON object (``extra_fields``) expands into ``<field>.<key>`` columns of the
 table it belongs to, and a to-one relation stays a column named like its field;
@@ -125,6 +130,30 @@ def child_field(field: str, column: str, parent: str) -> str:
     return rest if rest in (parent, POSITION) else column
 
 
+def map_column(field: str, name: str, reserved: tuple[str, str]) -> str:
+    """The column of a map table for an entry's own field ``name`` (``reserved``: the parent and key columns).
+
+    Examples
+    --------
+    >>> map_column("users", "is_owner", ("project_id", "user")), map_column("users", "user", ("project_id", "user"))
+    ('is_owner', 'users.user')
+    """
+    return f"{field}.{name}" if name in reserved else name
+
+
+def map_field(field: str, column: str, reserved: tuple[str, str]) -> str:
+    """The entry field a map table's ``column`` came from (the reverse of :func:`map_column`).
+
+    Examples
+    --------
+    >>> map_field("users", "users.user", ("project_id", "user")), map_field("users", "users.x", ("project_id", "user"))
+    ('user', 'users.x')
+    """
+    prefix = f"{field}."
+    rest = column[len(prefix) :] if column.startswith(prefix) else None
+    return rest if rest in reserved else column
+
+
 def link_target_of(model: str, columns: Iterable[str]) -> str | None:
     """The column of ``model``'s link table that holds the related ids (the reverse of :func:`link_target_column`).
 
@@ -160,6 +189,17 @@ def expanded_column(field: str, key: str) -> str:
     'extra_fields.rig'
     """
     return f"{field}.{key}"
+
+
+def text_column(column: str) -> str:
+    """The plain-text column an export adds beside a rich-text (HTML) column.
+
+    Examples
+    --------
+    >>> text_column("description")
+    'description_text'
+    """
+    return f"{column}_text"
 
 
 def column_label(table: str, column: str) -> str:

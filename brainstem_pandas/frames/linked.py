@@ -10,13 +10,16 @@ Examples
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 from brainstem_pandas.errors import BrainstemError, QueryError, UnknownNameError, close_names
+from brainstem_pandas.frames.export import write_tables
 from brainstem_pandas.frames.layout import INDEX, POSITION, parent_column, split_table_name, table_name
 
 _How = Literal["left", "right", "outer", "inner"]
@@ -129,7 +132,8 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
     def _relation(self, left: str, relation: str) -> Relation:
         key = table_name(left, relation)
         if key not in self.relations:
-            known = sorted(field for model, field in map(split_table_name, self.relations) if model == left and field)
+            names = [*self.relations, *self.children]
+            known = sorted({field for model, field in map(split_table_name, names) if model == left and field})
             raise NotInFramesError(
                 f"{left} has no relation {relation!r} here; relations: {', '.join(known) or 'none'}"
                 + ("" if left in self.tables else f" ({left!r} is not a table here: {', '.join(self.tables)})")
@@ -144,7 +148,9 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
 
         To-many relations go through their link table (one row per pair, in API
         order, with ``position``); to-one relations through their id column. The
-        related columns are prefixed with ``"<relation>."``.
+        related columns are prefixed with ``"<relation>."``. A child table's field
+        (``lf.merge("project", "users")``: one row per member) joins its rows by the
+        parent's id, its columns prefixed with ``"<field>."``.
 
         Examples
         --------
@@ -154,6 +160,8 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         """
         if how not in _HOWS:
             raise QueryError(f"how={how!r} is not a join; use one of {', '.join(map(repr, _HOWS))}.")
+        if table_name(left, relation) in self.children and left in self.tables:
+            return self._merge_child(left, relation, how)
         rel = self._relation(left, relation)
         base = self.tables[left]
         right = self.tables.get(rel.target)
@@ -167,6 +175,15 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         if right is None:
             return out
         return out.merge(right.add_prefix(f"{relation}."), left_on=relation, right_index=True, how=how)
+
+    def _merge_child(self, left: str, field: str, how: _How) -> pd.DataFrame:
+        """``left``'s table joined with the rows of its child table ``field`` (by the parent's id)."""
+        child = self.children[table_name(left, field)]
+        parent = parent_column(left)
+        rows = child.drop(columns=[parent]).add_prefix(f"{field}.")
+        rows.insert(0, parent, child[parent])
+        base = self.tables[left].reset_index().rename(columns={INDEX: parent})
+        return base.merge(rows, on=parent, how=how, sort=False).reset_index(drop=True)
 
     def _linked_rows(self, rel: Relation, model: str, id: Any, keep: dict[str, set[Any]]) -> pd.DataFrame | None:
         """The rows of ``rel``'s link table that touch record ``id`` of ``model`` (their other ends kept)."""
@@ -238,6 +255,26 @@ class LinkedFrames(Mapping[str, pd.DataFrame]):
         }
         kept = {k: v for k, v in self.relations.items() if v.kind == "one" or v.table in links}
         return LinkedFrames(model, tables, links, children, kept)
+
+    # -- export -----------------------------------------------------------------------
+    def export(self, folder: str | os.PathLike, format: str = "csv") -> list[Path]:
+        """Write every table as ``<folder>/<table>.csv`` (or ``.json``); the paths, in :meth:`to_dict` order.
+
+        Lists and objects are written as JSON (text in a CSV cell), and the fields
+        the catalog marks as rich text (HTML descriptions) gain a plain-text column
+        beside them (``description_text``).
+
+        Examples
+        --------
+        >>> import csv, json
+        >>> paths = client.read_linked("project").export(tmp / "projects")
+        >>> rows = list(csv.DictReader(open(tmp / "projects" / "project.csv")))
+        >>> isinstance(json.loads(rows[0]["tags"]), list), "description_text" in rows[0]
+        (True, True)
+        """
+        if format not in ("csv", "json"):
+            raise QueryError(f"format={format!r} is not an export format; use 'csv' or 'json'.")
+        return write_tables(self.to_dict(), folder, format)
 
     # -- display ----------------------------------------------------------------------
     def _rows(self) -> list[tuple[str, str, int, int]]:

@@ -23,10 +23,33 @@ import pandas as pd
 import pyarrow as pa
 
 from brainstem_pandas import catalog
+from brainstem_pandas.errors import ResponseError
 from brainstem_pandas.frames.arrow import column_array, quiet_gc, record_values, text_array
 from brainstem_pandas.frames.dtypes import OBJECT, flat_types, object_array, pandas_dtype, to_pandas, wire_types
 from brainstem_pandas.frames.layout import INDEX, column_label
 from brainstem_pandas.frames.plan import CastFailed, plan_column
+
+ID_TYPES = frozenset({str, int})  # not bool, float, null or containers: they cannot name one record
+
+
+def malformed_record(table: str, records: list[Any]) -> ResponseError:
+    """The error for the first of ``records`` that is not an object with a text or whole-number id."""
+    for at, record in enumerate(records):
+        if not isinstance(record, dict):
+            what = f"item {at} is {type(record).__name__}, not a record (an object)"
+        elif record.get(INDEX) is None:
+            what = f"record {at} has no id"
+        elif type(record[INDEX]) not in ID_TYPES:
+            what = f"record {at} has an id of type {type(record[INDEX]).__name__} ({record[INDEX]!r:.40})"
+        else:
+            continue
+        return ResponseError(
+            "GET",
+            f"({table} records)",
+            f"{what}: an id must be text or a whole number; the server's answer is malformed: check that the URL "
+            "is a BrainSTEM server and report the record to its admin",
+        )
+    return ResponseError("GET", f"({table} records)", "the records are not objects with ids")
 
 
 def _finished(array: pa.Array, label: str, final: pa.DataType | None) -> Any:

@@ -9,12 +9,13 @@ builder laid it out (every table and column name comes from
 - to-many relations from link tables, in ``position`` order;
 - ``field.key`` columns -> ``{key: value}`` of the non-null keys; child tables ->
   lists of objects (``a.b`` columns -> nested objects, null keys left out) or of
-  scalars; nested values kept as JSON text parsed back.
+  scalars; map tables (``project.users``) -> ``{key: entry}`` objects, keys in row
+  order; nested values kept as JSON text parsed back.
 
 What the tables cannot tell apart is rebuilt one way: an object field with no
 value in any record of the table is ``{}`` (``None`` when the table keeps it as a
-plain column), a list field with no rows is ``[]``, and a key whose value was
-``null`` is left out.
+plain column), a list field with no rows is ``[]``, a map with no rows (null or
+empty as sent) is ``{}``, and a key whose value was ``null`` is left out.
 
 It also serves the filter and sort engine (:class:`~brainstem_pandas.offline.engine.Data`):
 column values, related ids and which records are held.
@@ -340,6 +341,8 @@ class Tables:
                 continue
             if f.is_relation and f.many:
                 columns[f.name] = self._link_lists(name, f.name, table.index)
+            elif f.map is not None and layout.table_name(name, f.name) in self.frames.children:
+                columns[f.name] = self._maps(name, f.name, f.map.key, table.index)
             elif f.type == "json":
                 columns[f.name] = self._json_values(name, f.name, table)
             else:
@@ -392,6 +395,22 @@ class Tables:
                 out.append(plain_values[i])
             else:
                 out.append(None if empty is None else empty())
+        return out
+
+    def _maps(self, model: str, field: str, key: str, index: pd.Index) -> list[dict]:
+        """A map field per record from its map table: ``{key: entry}`` in row order (no rows: ``{}``)."""
+        child = self.frames.children[layout.table_name(model, field)]
+        parent = layout.parent_column(model)
+        out: list[dict] = [{} for _ in range(len(index))]
+        if not {parent, key} <= set(child.columns):
+            return out
+        data_cols = [c for c in child.columns if c not in (parent, key)]
+        paths = [[layout.map_field(field, c, (parent, key))] for c in data_cols]
+        owners = index.get_indexer(pd.Index(child[parent])).tolist()
+        keys, values = python(child[key]), [python(child[c]) for c in data_cols]
+        for i, owner in enumerate(owners):
+            if owner >= 0 and keys[i] is not None:
+                out[owner][keys[i]] = nested(paths, [column[i] for column in values])
         return out
 
     def _child_lists(self, model: str, field: str, index: pd.Index) -> list[list | None]:

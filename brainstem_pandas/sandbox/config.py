@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 ENV_VAR = "BSP_SANDBOX_CONFIG"
 
-ENVELOPES = ("count", "meta", "bare")
+ENVELOPES = ("count", "meta", "bare", "docs", "pages")
+DEVICE_STARTS = ("full", "minimal")
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate")
 
 DATABASES = ("sqlite", "postgresql")
@@ -41,7 +42,9 @@ class SandboxConfig:
         With ``"postgresql"``: the socket's port number.
     envelope : str
         List envelope: ``"count"`` (``count/next/previous``), ``"meta"``
-        (``meta.total_results``) or ``"bare"`` (only the list key).
+        (``meta.total_results``), ``"bare"`` (only the list key), ``"docs"`` (as
+        documented: private lists bare, public lists with dynamic-rest's ``meta``) or
+        ``"pages"`` (``docs`` with the lists carrying ``meta`` paginated by ``page``/``per_page``).
     seed : int
         Seed of the fault injector (and of the data generator).
     latency_ms : float
@@ -65,6 +68,11 @@ class SandboxConfig:
         Poll interval the device flow asks clients to honour, in seconds.
     device_ttl : int
         Seconds a device authorization session stays open.
+    device_start : str
+        What ``POST /api/auth/device/`` answers: ``"full"`` (``session_id``, ``device_code``,
+        ``user_code``, ``verification_uri``, ``verification_uri_complete``, ``interval``,
+        ``expires_in``) or ``"minimal"`` (only ``device_code``, ``verification_uri_complete``
+        and ``expires_in``: the docs list no more than ``verification_uri_complete``).
     workers : int
         Server worker processes.
     threads : int
@@ -95,6 +103,7 @@ class SandboxConfig:
     refresh_ttl: int = 30 * 24 * 3600
     device_interval: int = 5
     device_ttl: int = 15 * 60
+    device_start: str = "full"
     workers: int = 2
     threads: int = 8
     cache: bool = True
@@ -106,6 +115,8 @@ class SandboxConfig:
         """Raise :class:`SandboxConfigError` naming the first bad option."""
         if self.envelope not in ENVELOPES:
             raise SandboxConfigError(f"envelope {self.envelope!r} is not one of {', '.join(ENVELOPES)}")
+        if self.device_start not in DEVICE_STARTS:
+            raise SandboxConfigError(f"device_start {self.device_start!r} is not one of {', '.join(DEVICE_STARTS)}")
         for kind, rate in self.faults.items():
             if kind not in FAULT_KINDS:
                 raise SandboxConfigError(f"fault kind {kind!r} is not one of {', '.join(FAULT_KINDS)}")

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 
 from brainstem_pandas.client import Client
 from brainstem_pandas.errors import ConfigurationError
+from brainstem_pandas.frames.export import write_tables
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, wide
 from brainstem_pandas.widgets.login import OK_STYLE, LoginForm
 from brainstem_pandas.widgets.query import QueryBuilder
@@ -21,7 +22,9 @@ def write_csv(frames: Any, folder: str | Path) -> list[Path]:
     """Write every table of ``frames`` (LinkedFrames) as ``<folder>/<table>.csv``; return the paths.
 
     Model tables keep their ``id`` index as the first column; link and child
-    tables have no meaningful index and are written without one.
+    tables have no meaningful index and are written without one. Lists and objects
+    are written as JSON text, and rich-text fields gain a plain-text column
+    (``description_text``), as :func:`brainstem_pandas.frames.export.write_tables` writes them.
 
     Examples
     --------
@@ -30,14 +33,7 @@ def write_csv(frames: Any, folder: str | Path) -> list[Path]:
     >>> len(paths) == len(lf.to_dict()), (tmp / "sessions" / "session.projects.csv").exists()
     (True, True)
     """
-    out = Path(folder).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in frames.to_dict().items():
-        path = out / f"{name}.csv"
-        frame.to_csv(path, index=frame.index.name is not None)
-        paths.append(path)
-    return paths
+    return write_tables(frames.to_dict(), folder)
 
 
 class Explorer(widgets.VBox):

@@ -106,6 +106,7 @@ def test_binder_files_install_what_the_package_and_notebooks_need():
         list(wanted["dependencies"])
         + wanted["optional-dependencies"]["sandbox"]
         + wanted["optional-dependencies"]["widgets"]
+        + wanted["optional-dependencies"]["nwb"]  # notebook 06
     )
     listed = (binder / "requirements.txt").read_text()
     for requirement in names:

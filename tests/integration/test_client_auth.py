@@ -556,3 +556,41 @@ def test_revoked_token_is_refused_without_showing_it(sandbox):
     assert_reads_sessions(client)
     revoke(sandbox, token)
     assert_rejected(client, token)
+
+
+@pytest.mark.timeout(120)
+def test_browser_sign_in_from_a_start_answer_with_only_the_complete_link(make_sandbox, tmp_path, monkeypatch):
+    """A server may answer the device start with device_code, verification_uri_complete and expires_in alone."""
+    sb = make_sandbox(sessions=20, device_start="minimal", device_ttl=60)
+    start = requests.post(sb.url + "/api/auth/device/", json={"client_name": "test"}, timeout=TIMEOUT)
+    assert start.status_code == 200
+    assert set(start.json()) == {"device_code", "verification_uri_complete", "expires_in"}
+    posts = AuthPosts(monkeypatch)
+    screen = Screen()
+    user = UserAtBrowser(sb, screen)
+    user.start()
+    path = tmp_path / "token"
+    with redirect_stdout(screen):
+        token = bsp.login(sb.url, open_browser=False, token_path=path)
+    pages = user.finish()
+    assert pages["answer"].status_code == 200 and "approved" in pages["answer"].text.lower()
+    printed = screen.text
+    assert f"To sign in, open {sb.url}/account/authorize/?session=" in printed and "enter the code" not in printed
+    assert path.read_text() == token and token not in printed
+    assert_reads_sessions(connect(sb, token=token))
+    # No interval announced: the client polled at its 5 s default, a handful of times, not in a busy loop.
+    polls = posts.to("/api/auth/device/token/")
+    assert 1 <= len(polls) <= 4 and polls[-1][2]["status"] == "success"
+
+
+def test_the_device_start_answers_as_documented(quick):
+    """docs/api.md: session_id and a verification_uri_complete with ?session=; polls always HTTP 200."""
+    start = requests.post(quick.url + "/api/auth/device/", json={"client_name": "test"}, timeout=TIMEOUT).json()
+    assert start["verification_uri_complete"] == f"{quick.url}/account/authorize/?session={start['session_id']}"
+    assert start["user_code"][4] == "-" and len(start["user_code"]) == 9  # WXYZ-1234-style, for headless use
+    poll = requests.post(quick.url + "/api/auth/device/token/", json={"device_code": start["device_code"]}, timeout=30)
+    assert (poll.status_code, poll.json()) == (200, {"status": "authorization_pending"})
+    header = requests.get(
+        quick.url + "/api/private/stem/project/", headers={"Authorization": f"Bearer {quick.token}"}, timeout=30
+    )
+    assert header.status_code == 200  # the documented PAT header

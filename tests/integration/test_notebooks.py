@@ -36,6 +36,7 @@ EXPECTED = [
     "03_snapshots.ipynb",
     "04_widgets.ipynb",
     "05_writing_records.ipynb",
+    "06_nwb.ipynb",
 ]
 CELL_TIMEOUT = 600  # seconds; the first sandbox start on a new machine builds its database
 MARKER = "BSP_NOTEBOOK_RUN"

@@ -6,6 +6,7 @@ import pytest
 import requests
 from brainstem_api_tools import BrainstemClient
 
+from brainstem_pandas import catalog
 from brainstem_pandas.sandbox import Sandbox
 
 
@@ -112,3 +113,38 @@ def test_official_client_cannot_finish_a_read_with_include(client, truth):
     finally:
         client._session.get = real_get
     assert max(offsets) > len(truth)  # it asked for pages that cannot exist
+
+
+# The official Python client puts its own names, with underscores, into the URL;
+# the docs and the MATLAB client use the segments without them.
+SPELLED = {
+    "project_membership_invitation": "projectmembershipinvitation",
+    "project_group_membership_invitation": "projectgroupmembershipinvitation",
+    "group_membership_invitation": "groupmembershipinvitation",
+    "group_membership_request": "groupmembershiprequest",
+}
+
+
+@pytest.mark.parametrize("name", list(SPELLED))
+def test_invitations_and_requests_answer_at_the_official_clients_spelling(client, sb, name):
+    m = catalog.model(name)
+    assert m.url_segments == (SPELLED[name], name)
+    resp = client.load(name, load_all=True)
+    headers = {"Authorization": f"Bearer {sb.token}"}
+    documented = requests.get(f"{sb.url}/api/private/{m.app}/{SPELLED[name]}/", headers=headers, timeout=30)
+    assert documented.status_code == 200
+    expected = documented.json()[m.list_key]
+    assert expected, f"the seed gives the demo user some {name} records"
+    assert resp[m.list_key] == expected
+    one = client.load(name, id=expected[0]["id"])
+    assert one.status_code == 200 and one.json() == {m.detail_key: expected[0]}
+
+
+def test_an_invitation_is_accepted_through_the_official_clients_spelling(make_sandbox):
+    sb = make_sandbox(sessions=20)
+    client = BrainstemClient(token=sb.token, url=sb.url)
+    invitation = client.load("project_membership_invitation", load_all=True)["project_membership_invitations"][0]
+    assert client.load("project", id=invitation["project"]).status_code == 404
+    accepted = client.load("project_membership_invitation", id=invitation["id"], options="accept/")
+    assert accepted.status_code == 200, accepted.text
+    assert client.load("project", id=invitation["project"]).status_code == 200

@@ -29,6 +29,7 @@ ROLES = ("can_change", "is_manager", "is_owner")
 OWNER = dict.fromkeys(ROLES, True)
 CONTRIBUTOR = {"can_change": True, "is_manager": False, "is_owner": False}
 MEMBER = dict.fromkeys(ROLES, False)
+MEMBER_OF_GROUP = {"is_manager": False, "is_owner": False}
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -912,3 +913,167 @@ def test_log_entries_are_added_by_those_who_may_change_the_subject(own):
     # Actions are private: the public portal refuses them.
     r = Person(own).patch(path("subjectlog", log["id"], "add_entry", portal="public"), entry)
     assert r.status_code == 403 and detail(r)
+
+
+# -- writes: rules of the API pages (issue 18) ---------------------------------------
+
+
+def test_only_administrators_add_change_and_delete_brain_regions(own):
+    """api/taxonomies/brainregion.md: only administrators add, change and delete them."""
+    me, admin = demo(own), login(own, REVIEWER)
+    region = {"name": unique("Perm region"), "acronym": "PRM", "atlas": "AIA"}
+    before = me.ids("brainregion")
+    r = me.post(path("brainregion"), region)
+    assert r.status_code == 403 and "administrators" in detail(r)
+    assert me.ids("brainregion") == before
+    seeded = me.one("brainregion", sorted(before)[0])
+    for method, payload in (("PATCH", {"description": "not allowed"}), ("PUT", region), ("DELETE", None)):
+        r = me.request(method, path("brainregion", seeded["id"]), json=payload)
+        assert r.status_code == 403 and "administrators" in detail(r), r.text
+    assert me.one("brainregion", seeded["id"]) == seeded
+    # No approval step: the administrator's writes land at once.
+    created = admin.create("brainregion", region)
+    assert created["name"] == region["name"] and created["id"] in me.ids("brainregion")
+    r = admin.patch(path("brainregion", created["id"]), {"description": "changed by an administrator"})
+    assert r.status_code == 200 and me.one("brainregion", created["id"])["description"] == "changed by an administrator"
+    assert admin.delete(path("brainregion", created["id"])).status_code == 204
+    assert me.get(path("brainregion", created["id"])).status_code == 404
+
+
+def test_publications_are_changed_and_deleted_by_any_signed_in_user(own, cast):
+    """api/dissemination/publication.md sets no rule: the creator and others may change and delete."""
+    me, other = demo(own), cast["outsider"]
+    journal = me.all("journal")[0]["id"]
+    paper = {"title": unique("Perm paper"), "authors": "Me et al.", "journal": journal, "abstract": "a"}
+    mine = me.create("publication", {**paper, "publication_date": "2026-01-02"})
+    r = other.patch(path("publication", mine["id"]), {"abstract": "revised by a colleague"})
+    assert r.status_code == 200, r.text
+    assert me.one("publication", mine["id"])["abstract"] == "revised by a colleague"
+    r = me.delete(path("publication", mine["id"]))
+    assert r.status_code == 204, r.text
+    assert me.get(path("publication", mine["id"])).status_code == 404
+    theirs = other.create("publication", {**paper, "title": unique("Perm paper"), "publication_date": "2026-01-03"})
+    assert me.delete(path("publication", theirs["id"])).status_code == 204
+    assert Person(own).get(path("publication", theirs["id"], portal="public")).status_code == 404
+    r = Person(own).delete(path("publication", mine["id"], portal="public"))
+    assert r.status_code == 403  # the public portal stays read-only
+
+
+def test_journal_delete_has_no_administrator_rule_unlike_species(own):
+    """api/dissemination/journal.md states no delete rule; species.md says administrators only."""
+    me, admin = demo(own), login(own, REVIEWER)
+    approval = me.create("journal", {"name": unique("Perm journal")})
+    assert admin.patch(path("journalapproval", approval["id"], "accept")).status_code == 200
+    journal = me.all("journal", **{"filter{name}": approval["name"]})[0]
+    r = me.delete(path("journal", journal["id"]))
+    assert r.status_code == 204, r.text
+    assert me.get(path("journal", journal["id"])).status_code == 404
+    species = me.all("species")[0]
+    r = me.delete(path("species", species["id"]))
+    assert r.status_code == 403 and "administrators" in detail(r)
+
+
+def _new_group(own: Sandbox) -> tuple[Person, Person, dict]:
+    """A fresh group owned by one newcomer, with a second newcomer as its manager."""
+    owner, manager = newcomer(own), newcomer(own)
+    group = owner.create("group", {"name": unique("Perm group")})
+    r = owner.patch(path("group", group["id"]), {"users": {manager.email: {"is_manager": True}}})
+    assert r.status_code == 200, r.text
+    assert r.json()["group"]["users"][manager.email] == {"is_manager": True, "is_owner": False}
+    return owner, manager, group
+
+
+def test_group_managers_change_members_owners_details_managers_and_deletion(own):
+    """datamodel/permissions.md: owners rename and manage managers; managers add/remove members."""
+    owner, manager, group = _new_group(own)
+    plain = newcomer(own)
+    r = manager.patch(path("group", group["id"]), {"users": {plain.email: {}}})
+    assert r.status_code == 200, r.text
+    assert owner.one("group", group["id"])["users"][plain.email] == {"is_manager": False, "is_owner": False}
+    refused = (
+        ({"name": "renamed by a manager"}, "group details"),
+        ({"users": {plain.email: {"is_manager": True}}}, "managers and owners"),
+        ({"users": {owner.email: {"remove": True}}}, "managers and owners"),
+    )
+    for payload, words in refused:
+        r = manager.patch(path("group", group["id"]), payload)
+        assert r.status_code == 403 and words in detail(r), r.text
+    r = manager.delete(path("group", group["id"]))
+    assert r.status_code == 403 and "owners" in detail(r)
+    r = plain.patch(path("group", group["id"]), {"users": {plain.email: {"remove": True}}})
+    assert r.status_code == 403 and "managers and owners" in detail(r)
+    assert owner.one("group", group["id"])["name"] == group["name"]
+    r = owner.patch(path("group", group["id"]), {"name": group["name"] + " renamed"})
+    assert r.status_code == 200 and r.json()["group"]["name"] == group["name"] + " renamed"
+    assert owner.delete(path("group", group["id"])).status_code == 204
+    assert owner.get(path("group", group["id"])).status_code == 404
+
+
+def test_laboratories_are_written_by_the_owners_of_their_group_not_only_its_investigators(own):
+    """A laboratory is its group's details (datamodel/users.md, permissions.md): group owners write it."""
+    me = demo(own)
+    labs = {lab["group"]: lab for lab in me.all("laboratory")}
+    groups = {g["id"]: g for g in me.all("group")}
+    uid = _user_id(me)
+    owned = next(gid for gid, g in groups.items() if g["users"].get(own.email, {}).get("is_owner") and gid in labs)
+    member = next(gid for gid, g in groups.items() if g["users"].get(own.email) == MEMBER_OF_GROUP and gid in labs)
+    assert uid not in labs[owned]["principal_investigators"]  # an owner, not an investigator
+    r = me.patch(path("laboratory", labs[owned]["id"]), {"description": "edited by a group owner"})
+    assert r.status_code == 200 and r.json()["laboratory"]["description"] == "edited by a group owner"
+    r = me.patch(path("laboratory", labs[member]["id"]), {"description": "edited by a plain member"})
+    assert r.status_code == 403 and "owners of a laboratory's group" in detail(r)
+    assert me.one("laboratory", labs[member]["id"]) == labs[member]
+    owner, manager, group = _new_group(own)
+    r = owner.patch(path("laboratory", labs[owned]["id"]), {"group": group["id"]})  # moving it needs both
+    assert r.status_code == 403 and str(owned) in detail(r)
+    lab = {"group": group["id"], "principal_investigators": [_user_id(owner)], "institution": "Perm U"}
+    r = manager.post(path("laboratory"), lab)
+    assert r.status_code == 403 and "owners" in detail(r)
+    created = owner.create("laboratory", lab)
+    r = manager.patch(path("laboratory", created["id"]), {"city": "Nowhere"})
+    assert r.status_code == 403
+    assert manager.delete(path("laboratory", created["id"])).status_code == 403
+    assert owner.delete(path("laboratory", created["id"])).status_code == 204
+
+
+def test_only_owners_of_the_owning_group_make_a_personal_attribute_public(own, cast):
+    """datamodel/personal_attributes/*.md: public access "Only owners can modify this setting"."""
+    owner, manager, group = _new_group(own)
+    setup = owner.create("setup", {"name": unique("perm-public-setup"), "setup_type": cast["setup_type"]})
+    r = manager.patch(path("setup", setup["id"]), {"description": "a manager's words"})
+    assert r.status_code == 200, r.text
+    r = manager.patch(path("setup", setup["id"]), {"is_public": True})
+    assert r.status_code == 403 and "owners" in detail(r)
+    assert owner.one("setup", setup["id"])["is_public"] is False
+    r = owner.patch(path("setup", setup["id"]), {"is_public": True})
+    assert r.status_code == 200 and r.json()["setup"]["is_public"] is True
+
+
+def test_cohorts_collections_and_breedings_link_only_records_of_their_project(own):
+    """api/stem/cohort.md and breeding.md: linked subjects "must already belong to the same project"."""
+    me = demo(own)
+    home, other = (me.create("project", {"name": unique(f"perm-{n}")}) for n in ("home", "other"))
+    strain = me.all("strain")[0]["id"]
+    mother, father = (
+        me.create("subject", {"name": unique("perm-subject"), "projects": [home["id"]], "strain": strain, "sex": sex})
+        for sex in "FM"
+    )
+    session = me.create("session", {"name": unique("perm-session"), "projects": [home["id"]]})
+    refused = (
+        ("cohort", {"name": unique("c"), "project": other["id"], "subjects": [mother["id"]]}, "subjects"),
+        ("collection", {"name": unique("c"), "project": other["id"], "sessions": [session["id"]]}, "sessions"),
+        (
+            "breeding",
+            {"name": unique("b"), "project": other["id"], "mother": mother["id"], "father": father["id"]},
+            "mother",
+        ),
+    )
+    for model, payload, field in refused:
+        r = me.post(path(model), payload)
+        assert r.status_code == 400, r.text
+        assert mother["id"] in str(r.json()[field]) or session["id"] in str(r.json()[field])
+        accepted = me.create(model, {**payload, "project": home["id"]})
+        # Moving it to another project keeps the rule: the links would fall outside it.
+        r = me.patch(path(model, accepted["id"]), {"project": other["id"]})
+        assert r.status_code == 400 and field in r.json(), r.text
+        assert me.one(model, accepted["id"])["project"] == home["id"]

@@ -1054,7 +1054,7 @@ LOCALS_CASES = {
     ),
     "device flow denied": (
         lambda s: (
-            Reply(body={"device_code": LOCAL_REFRESH, "user_code": "AB", "verification_uri": "u"})
+            Reply(body={"device_code": LOCAL_REFRESH, "user_code": "AB", "verification_uri": "https://u.test/"})
             if s.path == "/api/auth/device/"
             else Reply(body={"error": "access_denied"})
         ),

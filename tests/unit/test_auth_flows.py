@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -160,12 +162,12 @@ DEVICE = {
 }
 
 
-def device_server(*polls: Any) -> MockTransport:
+def device_server(*polls: Any, start: dict[str, Any] | None = None) -> MockTransport:
     answers = iter(polls)
 
     def handler(request: Request) -> Response:
         if request.path == "/api/auth/device/":
-            return Response(200, DEVICE)
+            return Response(200, DEVICE if start is None else start)
         answer = next(answers)
         return answer if isinstance(answer, Response) else Response(200, answer)
 
@@ -198,3 +200,87 @@ def test_a_server_without_device_sign_in_says_so():
     mock = MockTransport(in_order(Response(200, {"detail": "nothing here"})))
     with pytest.raises(bsp.AuthenticationError, match="does not offer browser sign-in"):
         auth.start_device_login(ROOT, transport=sign_in(mock))
+
+
+# The least a start answer may hold (docs/api.md shows only verification_uri_complete):
+# no user code, no verification_uri, no interval.
+MINIMAL = {
+    "device_code": "dev-" + "m" * 20,
+    "verification_uri_complete": f"{ROOT}/account/authorize/?session=s3ss10n",
+    "expires_in": 30,
+}
+
+
+def test_browser_sign_in_works_from_the_complete_link_alone():
+    pending = {"status": "authorization_pending"}
+    mock = device_server(pending, pending, {"status": "success", "token": "bst_pat_minimal"}, start=MINIMAL)
+    login = auth.start_device_login(ROOT, transport=sign_in(mock))
+    assert (login.user_code, login.verification_uri) == ("", MINIMAL["verification_uri_complete"])
+    assert login.instructions == f"To sign in, open {MINIMAL['verification_uri_complete']}"
+    naps: list[float] = []
+    assert login.wait(sleep=naps.append).reveal() == "bst_pat_minimal"
+    assert naps == [5.0, 5.0]  # no interval announced: every 5 s, as the docs poll
+    polls = [r for r in mock.requests if r.path == "/api/auth/device/token/"]
+    assert [r.json() for r in polls] == [{"device_code": MINIMAL["device_code"]}] * 3
+
+
+def test_device_login_shows_only_the_link_when_there_is_no_code(monkeypatch):
+    mock = device_server({"status": "success", "token": "bst_pat_shown"}, start=MINIMAL)
+    monkeypatch.setattr(auth, "sign_in_transport", lambda url: sign_in(mock))
+    shown: list[str] = []
+    token = auth.device_login(ROOT, open_browser=False, show=shown.append)
+    assert token.reveal() == "bst_pat_shown"
+    assert shown == [f"To sign in, open {MINIMAL['verification_uri_complete']}", "Signed in."]
+
+
+def test_polling_an_unapproved_minimal_sign_in_is_bounded_and_names_the_link():
+    # A sleep that does not sleep must not turn the wait into a busy loop: the window
+    # (30 s) over the default interval (5 s) bounds the polls.
+    mock = device_server(*[{"status": "authorization_pending"}] * 50, start=MINIMAL)
+    login = auth.start_device_login(ROOT, transport=sign_in(mock))
+    with pytest.raises(bsp.AuthenticationError, match="timed out after 30 s") as info:
+        login.wait(sleep=lambda seconds: None)
+    assert MINIMAL["verification_uri_complete"] in str(info.value)
+    assert len([r for r in mock.requests if r.path == "/api/auth/device/token/"]) == 7  # at 0, 5, ..., 30 s
+
+
+@pytest.mark.parametrize(
+    "answer, interval, window",
+    [
+        ({**MINIMAL, "interval": 0, "expires_in": 10**9}, 1.0, 3600.0),  # too fast, too long: bounded
+        ({**MINIMAL, "interval": "soon", "expires_in": None}, 5.0, 900.0),  # not numbers: the defaults
+        ({**MINIMAL, "interval": True, "expires_in": float("nan")}, 5.0, 900.0),
+        ({**MINIMAL, "interval": 10**6}, 60.0, 30.0),
+    ],
+)
+def test_interval_and_window_from_the_server_stay_within_bounds(answer, interval, window):
+    login = auth.start_device_login(ROOT, transport=sign_in(device_server(start=answer)))
+    assert (login.interval, login.expires_in) == (interval, window)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"verification_uri_complete": MINIMAL["verification_uri_complete"], "expires_in": 30},  # no device code
+        {"device_code": "dev-" + "m" * 20, "expires_in": 30},  # no link at all
+        {**MINIMAL, "verification_uri_complete": "javascript:alert(1)"},  # not a web link
+        {**MINIMAL, "device_code": 12345},
+    ],
+)
+def test_a_start_answer_without_a_device_code_or_a_web_link_is_refused(answer):
+    mock = device_server(start=answer)
+    with pytest.raises(bsp.AuthenticationError, match="does not offer browser sign-in.*personal access token"):
+        auth.start_device_login(ROOT, transport=sign_in(mock))
+    assert [r.path for r in mock.requests] == ["/api/auth/device/"]  # nothing polled
+
+
+def test_password_sign_in_is_labelled_legacy_once(monkeypatch):
+    monkeypatch.setattr(auth, "_legacy_warned", threading.Event())
+    mock = MockTransport(lambda request: Response(200, PAIR))
+    with pytest.warns(auth.LegacySignInWarning, match="legacy method.*2026-03-30.*personal access token"):
+        auth.password_login(ROOT, "me@lab.example", PASSWORD, transport=sign_in(mock))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auth.password_login(ROOT, "me@lab.example", PASSWORD, transport=sign_in(mock))  # once per process
+    assert len(mock.requests) == 2
+    assert "Legacy" in (auth.password_login.__doc__ or "")

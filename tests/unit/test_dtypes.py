@@ -124,6 +124,8 @@ def value(f: catalog.Field, n: int) -> Any:
     if f.is_relation:
         ids = [n + 1, n + 2] if id_dtype(f.related_model) == "Int64" else [str(uuid.uuid4()), str(uuid.uuid4())]
         return ids if f.many else ids[0]
+    if f.map is not None:  # an object keyed by identifiers, entries as the catalog describes them
+        return {f"member{n}@lab.org": {name: n % 2 == 0 for name, _ in f.map.values}}
     return {
         "uuid": str(uuid.uuid4()),
         "string": f"text {n}",

@@ -2,13 +2,21 @@
 
 Token kinds (see reference/seeds/brainstem_api_overview.md and api.md):
 
-- personal access tokens (PAT): one year, sliding (each use extends them);
+- personal access tokens (PAT): one year, sliding (each use extends them), sent as
+  ``Authorization: Bearer <token>`` (docs/api.md);
+- the device flow, the documented way to get one from a script: ``POST /api/auth/device/``
+  opens a session, the user approves it at ``/account/authorize/?session=...``, the
+  client polls ``POST /api/auth/device/token/`` with ``{"device_code": ...}`` (every
+  answer HTTP 200; ``authorization_pending``, ``success`` with the token,
+  ``access_denied``, ``expired_token`` after 15 minutes, ``already_used``).
+
+Legacy, removed from the docs on 2026-03-30 and kept for clients of servers that
+still offer them:
+
 - access tokens: ``access_ttl`` seconds (1 h), from ``/api/auth/token/``;
 - refresh tokens: ``refresh_ttl`` seconds (30 d); using one at
   ``/api/auth/token/refresh/`` revokes it and issues a new pair (rotation);
-- ``/api/token/`` trades email + password for a PAT (backward compatible method);
-- the device flow: ``POST /api/auth/device/`` opens a session, the user approves
-  it at ``/account/authorize/``, the client polls ``POST /api/auth/device/token/``.
+- ``/api/token/`` trades email + password for a PAT.
 
 Only SHA-256 digests of tokens are stored.
 """
@@ -219,6 +227,15 @@ def device_start(request: Request) -> Response:
         expires=now + timedelta(seconds=cfg.device_ttl),
     )
     base = request.build_absolute_uri("/account/authorize/")
+    if cfg.device_start == "minimal":
+        # The least a server may answer: the link carries the session, no user code, no interval.
+        return Response(
+            {
+                "device_code": session.device_code,
+                "verification_uri_complete": f"{base}?session={session.session_id}",
+                "expires_in": cfg.device_ttl,
+            }
+        )
     return Response(
         {
             "session_id": session.session_id,

@@ -37,8 +37,8 @@ class Access:
         ``"public"`` or ``"private"``.
     readable, changeable, managed, owned : set
         Project ids the user may read, change (contributor), manage, own.
-    groups, managed_groups : set
-        Group ids the user belongs to, and those they manage or own.
+    groups, managed_groups, owned_groups : set
+        Group ids the user belongs to, those they manage or own, and those they own.
     """
 
     user: Any  # a user record (a Django model instance), or None
@@ -49,6 +49,7 @@ class Access:
     owned: set[Any] = field(default_factory=set)
     groups: set[int] = field(default_factory=set)
     managed_groups: set[int] = field(default_factory=set)
+    owned_groups: set[int] = field(default_factory=set)
 
     @property
     def reviewer(self) -> bool:
@@ -87,6 +88,8 @@ def compute_access(user, portal: str) -> Access:
             group_names[name] = gid
             if role.get("is_manager") or role.get("is_owner"):
                 access.managed_groups.add(gid)
+            if role.get("is_owner"):
+                access.owned_groups.add(gid)
     for pid, users, groups, is_public in project_model.objects.values_list("pk", "users", "groups", "is_public"):
         if is_public:
             access.readable.add(pid)
@@ -286,6 +289,32 @@ def _project_change(access: Access, data: dict, instance) -> str | None:
     return None
 
 
+# Links that must stay inside the record's project (api/stem/cohort.md, breeding.md:
+# "must already belong to the same project"; datamodel/stem/collection.md, cohort.md).
+SAME_PROJECT = {"cohort": ("subjects",), "collection": ("sessions",), "breeding": ("mother", "father")}
+
+
+def outside_project(model_name: str, data: dict, instance: Any = None) -> dict[str, list[str]]:
+    """Per field, why the linked records are refused: they are not in the record's project.
+
+    Examples
+    --------
+    ``outside_project("cohort", {"project": p, "subjects": [s]})`` is ``{}`` when ``s``
+    belongs to ``p`` and names ``subjects`` otherwise (a 400 answer).
+    """
+    project: Any = data.get("project") or getattr(instance, "project", None)
+    errors: dict[str, list[str]] = {}
+    for name in SAME_PROJECT.get(model_name, ()) if project is not None else ():
+        if name not in data and "project" not in data:
+            continue  # neither the links nor the project change
+        value: Any = data[name] if name in data else getattr(instance, name, None)
+        items: list[Any] = list(value.all()) if hasattr(value, "all") else value if isinstance(value, list) else [value]
+        foreign = sorted(str(i.pk) for i in items if i is not None and not i.projects.filter(pk=project.pk).exists())
+        if foreign:
+            errors[name] = [f"must belong to the {model_name}'s project {project.pk}; not in it: {', '.join(foreign)}"]
+    return errors
+
+
 def _storages_denied(access: Access, storages: list) -> str | None:
     """Sessions may only point at data storages of the writer's groups (change_datastorage)."""
     denied = [str(ds.pk) for ds in storages if not set(ds.auth_groups.values_list("pk", flat=True)) & access.groups]
@@ -310,7 +339,7 @@ def can_write(model_name: str, action: str, access: Access, data: dict, instance
     if kind == "attribute":
         return _attribute_write(model_name, action, access, data, instance)
     if model_name in ("user", "group", "laboratory"):
-        return _account_write(model_name, action, access, instance)
+        return _account_write(model_name, action, access, data, instance)
     return _shared_write(model_name, action, access, instance)
 
 
@@ -347,11 +376,15 @@ def _attribute_write(model_name: str, action: str, access: Access, data: dict, i
         return f"You are not a member of a group that owns this {model_name.replace('stock', ' stock')}."
     if action != "add" and owned_directly and not groups & access.managed_groups:
         return "Only managers and owners of the owning group can change or delete it."
+    if action == "change" and owned_directly and "is_public" in _changed_details(data, instance):
+        # datamodel/personal_attributes/*.md: "Only owners can modify this setting."
+        if not groups & access.owned_groups:
+            return f"Only owners of the owning group can make a {model_name} public or private."
     return None
 
 
-def _account_write(model_name: str, action: str, access: Access, instance: Any) -> str | None:
-    """Users change themselves, group managers their group, principal investigators their laboratory."""
+def _account_write(model_name: str, action: str, access: Access, data: dict, instance: Any) -> str | None:
+    """Users change themselves; groups and laboratories follow the group roles (datamodel/permissions.md)."""
     user = access.user
     if model_name == "user":
         # api/users/user.md: "only administrators can remove Users"; the sandbox's
@@ -362,19 +395,81 @@ def _account_write(model_name: str, action: str, access: Access, instance: Any) 
             return "You can only change or delete your own user account."
         return None
     if model_name == "group":
-        if action != "add" and instance.pk not in access.managed_groups:
-            return "Only group managers and owners can change or delete a group."
+        return _group_write(action, access, data, instance)
+    return _laboratory_write(action, access, data, instance)
+
+
+def _group_write(action: str, access: Access, data: dict, instance: Any) -> str | None:
+    """Owners manage the group's details and its managers; managers add and remove members.
+
+    datamodel/permissions.md, Group Permissions: owners "manage group details and
+    settings", "add/remove managers" and "rename group"; managers "add/remove
+    regular members". Deleting is a setting of the group: owners only.
+    """
+    if action == "add":
         return None
-    if action != "add" and not instance.principal_investigators.filter(pk=user.pk).exists():
-        return "Only the laboratory's principal investigators can change it."
+    if instance.pk not in access.managed_groups:
+        return "Only group managers and owners can change a group."
+    if instance.pk in access.owned_groups:
+        return None
+    if action == "delete":
+        return "Only group owners can delete a group."
+    changed = _changed_details(data, instance)
+    if changed:
+        return (
+            f"Only group owners can change group details ({', '.join(changed)}); managers may add and remove members."
+        )
+    if _touches_managers(data, instance):
+        return "Only group owners can add or remove managers and owners."
+    return None
+
+
+def _laboratory_write(action: str, access: Access, data: dict, instance: Any) -> str | None:
+    """A laboratory is its group's details: the owners of that group add, change and delete it.
+
+    datamodel/users.md: laboratories are tied one-to-one to groups, "linking a group
+    to a lab allows for additional information to be associated with the group";
+    datamodel/permissions.md: group owners "associate group with laboratory" and
+    "manage group details". Moving a laboratory needs both groups' ownership.
+    """
+    groups = {getattr(g, "pk", g) for g in (data.get("group"), getattr(instance, "group", None)) if g is not None}
+    missing = groups - access.owned_groups
+    if missing:
+        return (
+            "Only owners of a laboratory's group can add, change or delete the laboratory; "
+            f"you do not own group {', '.join(sorted(map(str, missing)))}."
+        )
+    return None
+
+
+# Shared models whose pages say "only administrators can add / change" them.
+ADMIN_WRITES = {"brainregion": ("add", "change", "delete")}
+# Shared models whose pages state no restriction on delete (api/dissemination/*.md):
+# any signed-in user may delete; every other shared model is deleted by administrators only.
+OPEN_DELETE = {"journal", "publication"}
+
+
+def refused_before_reading(model_name: str, action: str, access: Access) -> str | None:
+    """Why ``action`` is refused whatever the payload holds (checked before validating it).
+
+    A DRF permission class answers 403 before the body is validated; this keeps an
+    administrators-only write from answering 400 about its fields first.
+    """
+    if action in ADMIN_WRITES.get(model_name, ()) and not access.reviewer:
+        return f"Only BrainSTEM administrators (the sandbox's reviewers) can {action} a {model_name}."
     return None
 
 
 def _shared_write(model_name: str, action: str, access: Access, instance: Any) -> str | None:
-    """Taxonomies and resources: reviewers delete; a publication is changed by its submitter."""
-    if action == "delete" and not access.reviewer:
-        return f"Only BrainSTEM reviewers can delete a {model_name}."
-    if model_name == "publication" and action == "change":
-        if instance.created_by_id not in (None, access.user.pk) and not access.reviewer:
-            return "Only the submitter of a publication can change it."
+    """Taxonomies, resources and dissemination, as their API pages say.
+
+    Administrators are the sandbox's reviewers. Submissions of approval models go
+    through an approval; publications have no rule beyond signing in
+    (datamodel/dissemination/publication.md: any user can submit or propose changes).
+    """
+    refused = refused_before_reading(model_name, action, access)
+    if refused:
+        return refused
+    if action == "delete" and model_name not in OPEN_DELETE and not access.reviewer:
+        return f"Only BrainSTEM administrators (the sandbox's reviewers) can delete a {model_name}."
     return None

@@ -14,13 +14,22 @@ ACTION = {"get": "run_action", "patch": "run_action"}
 
 
 def _model_patterns(m: catalog.Model) -> list:
+    """The list, detail and action URLs of ``m`` at every spelling the official clients use.
+
+    The documented segment comes first and keeps the route names, so reversed URLs
+    (next links) use the documented spelling.
+    """
     viewset = VIEWSETS[m.name]
-    base = f"api/<str:portal>/{m.app}/{m.segment}/"
-    return [
-        path(base, viewset.as_view(LIST), name=f"{m.name}-list"),
-        path(f"{base}<str:pk>/", viewset.as_view(DETAIL), name=f"{m.name}-detail"),
-        path(f"{base}<str:pk>/<str:action_name>/", viewset.as_view(ACTION), name=f"{m.name}-action"),
-    ]
+    out = []
+    for n, segment in enumerate(m.url_segments):
+        base = f"api/<str:portal>/{m.app}/{segment}/"
+        suffix = "" if n == 0 else f"-{segment}"
+        out += [
+            path(base, viewset.as_view(LIST), name=f"{m.name}-list{suffix}"),
+            path(f"{base}<str:pk>/", viewset.as_view(DETAIL), name=f"{m.name}-detail{suffix}"),
+            path(f"{base}<str:pk>/<str:action_name>/", viewset.as_view(ACTION), name=f"{m.name}-action{suffix}"),
+        ]
+    return out
 
 
 urlpatterns = [

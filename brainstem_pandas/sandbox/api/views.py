@@ -41,10 +41,45 @@ class EnvelopePagination(LimitOffsetPagination):
     - ``count``: ``{"count", "next", "previous", ...records and sideloads}``
     - ``meta``: ``{"meta": {"total_results", ...}, ...records and sideloads}``
     - ``bare``: only the records and sideloads; clients walk until a short page.
+    - ``docs``: as the BrainSTEM documentation shows it: private lists hold only the
+      records and sideloads; public lists add dynamic-rest's ``meta``
+      (``page``, ``per_page``, ``total_pages``, ``total_results``), and so do the
+      private lists whose pages say so (``catalog.Model.list_meta``).
+    - ``pages``: ``docs``, but the lists with ``meta`` (the public portal's) paginate as
+      dynamic-rest's page-number pagination does: ``page``/``per_page`` (default 20, max 100), ``limit`` and
+      ``offset`` ignored, a page past the last one a 404.
     """
 
     default_limit = 20
     max_limit = 100
+    page_query_param = "page"
+    per_page_query_param = "per_page"
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.public = getattr(view, "kwargs", {}).get("portal") == permissions.PUBLIC
+        name = getattr(view, "catalog_name", "")
+        self.with_meta = self.public or (bool(name) and permissions.PRIVATE in catalog.model(name).list_meta)
+        if settings.CONFIG.envelope == "pages" and self.with_meta:  # dynamic-rest's meta, its pagination
+            return self._paginate_by_page(queryset, request)
+        return super().paginate_queryset(queryset, request, view)
+
+    def _paginate_by_page(self, queryset: Any, request: Any) -> list:
+        """Page-number pagination as dynamic-rest answers it (DRF's rules for bad values)."""
+        self.request = request
+        self.limit = self._positive(request.query_params.get(self.per_page_query_param), self.default_limit)
+        self.limit = min(self.limit, self.max_limit)
+        self.count = self.get_count(queryset)
+        pages = max(1, -(-self.count // self.limit))
+        raw = request.query_params.get(self.page_query_param, "1")
+        number = int(raw) if raw.isdigit() else (pages if raw == "last" else 0)
+        if not 1 <= number <= pages:
+            raise exceptions.NotFound("Invalid page.")
+        self.offset = (number - 1) * self.limit
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    @staticmethod
+    def _positive(raw: str | None, default: int) -> int:
+        return int(raw) if raw is not None and raw.isdigit() and int(raw) > 0 else default
 
     def get_count(self, queryset: Any) -> int:
         # Every page of a walk asks the same COUNT; with the answer cache on it is
@@ -53,7 +88,8 @@ class EnvelopePagination(LimitOffsetPagination):
         generation = getattr(request, "bsp_generation", None)
         if request is None or generation is None:
             return super().get_count(queryset)
-        params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("limit", "offset"))
+        ignored = ("limit", "offset", self.page_query_param, self.per_page_query_param)
+        params = sorted((k, v) for k, v in request.query_params.lists() if k not in ignored)
         key = (getattr(request.user, "pk", None), request.path, repr(params))
         count = cache.COUNTS.get(key, generation)
         if count is None:
@@ -61,13 +97,12 @@ class EnvelopePagination(LimitOffsetPagination):
             cache.COUNTS.put(key, generation, count)
         return count
 
-    def get_paginated_response(self, data: Any) -> Response:
+    def _head(self) -> dict[str, Any]:
         envelope = settings.CONFIG.envelope
-        head: dict[str, Any] = {}
         if envelope == "count":
-            head = {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link()}
-        elif envelope == "meta":
-            head = {
+            return {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link()}
+        if envelope == "meta":
+            return {
                 "meta": {
                     "total_results": self.count,
                     "limit": self.limit,
@@ -77,8 +112,20 @@ class EnvelopePagination(LimitOffsetPagination):
                     "previous": self.get_previous_link(),
                 }
             }
+        if envelope in ("docs", "pages") and self.with_meta:
+            return {
+                "meta": {
+                    "page": self.offset // self.limit + 1 if self.limit else 1,
+                    "per_page": self.limit,
+                    "total_pages": max(1, -(-self.count // self.limit)) if self.limit else 1,
+                    "total_results": self.count,
+                }
+            }
+        return {}
+
+    def get_paginated_response(self, data: Any) -> Response:
         body = dict(data) if isinstance(data, dict) else {"results": data}
-        return Response({**head, **body})
+        return Response({**self._head(), **body})
 
 
 def _summary(errors: Any) -> str:
@@ -235,8 +282,15 @@ class CatalogViewSet(DynamicModelViewSet):
     def access(self) -> permissions.Access:
         return self.request.bsp_access
 
-    def check_write(self, action: str, data: dict, instance: Any = None) -> None:
-        reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+    def check_write(self, action: str, data: dict | None, instance: Any = None) -> None:
+        """403 when ``access`` may not write, 400 for links outside the project (``data=None``: no payload yet)."""
+        if data is None:
+            reason = permissions.refused_before_reading(self.catalog_name, action, self.access)
+        else:
+            reason = permissions.can_write(self.catalog_name, action, self.access, data, instance)
+            errors = permissions.outside_project(self.catalog_name, data, instance) if not reason else {}
+            if errors:
+                raise exceptions.ValidationError(errors)
         if reason:
             raise exceptions.PermissionDenied(reason)
 
@@ -301,6 +355,7 @@ class CatalogViewSet(DynamicModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
+        self.check_write("add", None)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -317,6 +372,7 @@ class CatalogViewSet(DynamicModelViewSet):
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one JSON object per request."]})
         instance = self.get_object()
+        self.check_write("change", None, instance)
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

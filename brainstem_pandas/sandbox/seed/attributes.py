@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from brainstem_pandas.sandbox.api.models import MODELS
-from brainstem_pandas.sandbox.seed.vocabulary import COORDS, EQUIPMENT_TYPES, START, STOCKS
+from brainstem_pandas.sandbox.seed.vocabulary import COORDS, DEVICES, EQUIPMENT_TYPES, START, STOCKS
 from brainstem_pandas.sandbox.seed.world import Row, World, Writer
 
 #: The group-owned models, in the order they are written.
@@ -139,8 +140,15 @@ def _write_owned(w: World, out: Writer, owned: Owned) -> None:
         w.ids[name] = [r["id"] for r in rows]
 
 
+def _device_for(w: World, kind: str) -> Any:
+    """A hardware device that serves equipment of type ``kind`` (one draw, as any device was once drawn)."""
+    drawn = w.ids["hardwaredevice"].index(w.pick("hardwaredevice"))
+    fitting = [device for device, (*_, serves) in zip(w.ids["hardwaredevice"], DEVICES) if serves == kind]
+    return fitting[drawn % len(fitting)]
+
+
 def _equipment(w: World, out: Writer, setups: list[Row]) -> None:
-    """A camera and an acquisition system on every setup."""
+    """A camera and an acquisition system on every setup (ids kept as ``equipment@<setup>``, in type order)."""
     equipment = [
         {
             "id": w.uid(),
@@ -150,7 +158,7 @@ def _equipment(w: World, out: Writer, setups: list[Row]) -> None:
             "setup": s["id"],
             "date_time": START,
             "consumable": None,
-            "hardwaredevice": w.pick("hardwaredevice"),
+            "hardwaredevice": _device_for(w, t),
             "details": {},
             "type_schema_version": "1.0.0",
             "coordinates_system": COORDS[0],
@@ -162,6 +170,8 @@ def _equipment(w: World, out: Writer, setups: list[Row]) -> None:
     ]
     out.insert(MODELS["equipment"], equipment)
     w.ids["equipment"] = [e["id"] for e in equipment]
+    for e in equipment:
+        w.ids[f"equipment@{e['setup']}"].append(e["id"])
 
 
 def _stock(w: World, out: Writer, inventories: list[Row]) -> None:

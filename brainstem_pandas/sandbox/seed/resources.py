@@ -6,6 +6,7 @@ Every function draws from ``w.rng`` in a fixed order; that order fixes the seede
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from brainstem_pandas.sandbox.api.models import MODELS
 from brainstem_pandas.sandbox.seed.vocabulary import (
@@ -52,21 +53,26 @@ def _suppliers(w: World, out: Writer) -> None:
     ]
     out.insert(MODELS["consumable"], consumables)
     w.ids["consumable"] = [c["id"] for c in consumables]
-    devices = [
-        {
-            "id": w.uid(),
-            "name": n,
-            "supplier": w.pick("supplier"),
-            "description": n,
-            "rrid": "",
-            "rrid_url": "",
-            "external_identifiers": [],
-            "comments": "",
-        }
-        for n in DEVICES
-    ]
+    makers = {s["name"]: s["id"] for s in suppliers}
+    devices = [_device(w, name, description, makers[maker]) for name, description, maker, _ in DEVICES]
     out.insert(MODELS["hardwaredevice"], devices)
     w.ids["hardwaredevice"] = [d["id"] for d in devices]
+
+
+def _device(w: World, name: str, description: str, maker: Any) -> Row:
+    """A hardware device supplied by its maker."""
+    device_id = w.uid()
+    w.pick("supplier")  # drawn and set aside: the draws that follow (and every count) stay as they were
+    return {
+        "id": device_id,
+        "name": name,
+        "supplier": maker,
+        "description": description,
+        "rrid": "",
+        "rrid_url": "",
+        "external_identifiers": [],
+        "comments": "",
+    }
 
 
 def _publication(w: World, i: int, journals: list[Row]) -> Row:

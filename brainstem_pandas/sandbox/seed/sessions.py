@@ -5,24 +5,29 @@ Every function draws from ``w.rng`` in a fixed order; that order fixes the seede
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from brainstem_pandas.sandbox.api.models import MODELS, Epoch, SessionDataStorage
 from brainstem_pandas.sandbox.seed.vocabulary import (
     ACQ_TYPES,
+    ADULT,
+    END,
     EPOCH_NAMES,
     FIRST,
     LAST,
     MANIP_TYPES,
+    RECORDING,
     REPOS,
-    START,
     TAGS,
     text,
 )
 from brainstem_pandas.sandbox.seed.world import Row, World, Writer, tables
 
 Rows = dict[str, list[Any]]
+
+#: Data acquisitions recorded by a setup's camera; the others by its acquisition system.
+CAMERA_ACQ_TYPES = ("BehavioralTracking", "VideoTracking")
 
 
 def _download_links(w: World) -> list[dict[str, str]]:
@@ -34,10 +39,23 @@ def _download_links(w: World) -> list[dict[str, str]]:
     return links
 
 
+def _in_life(subject: Row, minutes: int) -> datetime:
+    """A drawn minute folded into ``subject``'s recording age: from ADULT after its birth, within RECORDING of
+    that, before its death and before END (NWB files give the subject's age at the session, so it must be > 0)."""
+    born = datetime.combine(subject["birth_date"], time(), tzinfo=timezone.utc)
+    first = born + ADULT
+    ends = [first + RECORDING, END]
+    if subject["death_date"] is not None:
+        ends.append(datetime.combine(subject["death_date"], time(), tzinfo=timezone.utc))
+    span = int((min(ends) - first).total_seconds()) // 60  # > 0: births end 8 weeks before END, deaths come later
+    return first + timedelta(minutes=minutes % span)
+
+
 def _session(w: World, i: int, subject: Row) -> Row:
-    """Session number ``i``, of ``subject``, at a random minute of seven years."""
+    """Session number ``i``, of ``subject``, at a random minute of its adult life."""
     rng = w.rng
-    when = START + timedelta(minutes=rng.randrange(0, 7 * 365 * 24 * 60))
+    # The draw of the seven-year range is kept, so that every later draw (and every count) stays as it was.
+    when = _in_life(subject, rng.randrange(0, 7 * 365 * 24 * 60))
     sid = w.uid()
     links = _download_links(w)
     return {
@@ -64,33 +82,40 @@ def _storages(w: World, rows: Rows, sid: Any, group: int) -> None:
         rows["storages"].append({"session_id": sid, "datastorage_id": ds, "position": pos})
 
 
-def _behavior(w: World, rows: Rows, sid: Any, subject: Row) -> None:
-    """Seven sessions in ten have a behavior on one of the group's setups."""
+def _behavior(w: World, rows: Rows, sid: Any, subject: Row) -> Any:
+    """Seven sessions in ten have a behavior on one of the group's setups; the session's setup (the group's first
+    when it has no behavior)."""
     rng, g = w.rng, subject["_group"]
-    if rng.random() < 0.7:
-        bid = w.uid()
-        rows["behavior"].append(
-            {
-                "id": bid,
-                "session": sid,
-                "setup": rng.choice(w.ids[f"setup@{g}"]),
-                "behavioralassay": rng.choice(w.ids[f"behavioralassay@{g}"]),
-                "notes": rng.choice(["", "good performance", "animal distracted"]),
-                "order": 0,
-            }
-        )
-        rows["behavior.subjects"].append((bid, subject["id"]))
+    if rng.random() >= 0.7:
+        return w.ids[f"setup@{g}"][0]
+    bid = w.uid()
+    rows["behavior"].append(
+        {
+            "id": bid,
+            "session": sid,
+            "setup": rng.choice(w.ids[f"setup@{g}"]),
+            "behavioralassay": rng.choice(w.ids[f"behavioralassay@{g}"]),
+            "notes": rng.choice(["", "good performance", "animal distracted"]),
+            "order": 0,
+        }
+    )
+    rows["behavior.subjects"].append((bid, subject["id"]))
+    return rows["behavior"][-1]["setup"]
 
 
-def _acquisitions(w: World, rows: Rows, sid: Any, procs: list[Any]) -> None:
-    """One or two data acquisitions, through the subject's first procedure."""
+def _acquisitions(w: World, rows: Rows, sid: Any, procs: list[Any], setup: Any) -> None:
+    """One or two data acquisitions, through the subject's first procedure, on the setup's camera (video and
+    behavior) or acquisition system (the rest)."""
     rng = w.rng
+    camera, system = w.ids[f"equipment@{setup}"]  # in EQUIPMENT_TYPES order
     for k in range(1 + (rng.random() < 0.4)):
         aid = w.uid()
+        kind = rng.choice(ACQ_TYPES)
+        rows["dataacquisition.equipment"].append((aid, camera if kind in CAMERA_ACQ_TYPES else system))
         rows["dataacquisition"].append(
             {
                 "id": aid,
-                "type": rng.choice(ACQ_TYPES),
+                "type": kind,
                 "notes": "",
                 "session": sid,
                 "details": {
@@ -141,6 +166,7 @@ def _write(out: Writer, rows: Rows) -> None:
     out.link(MODELS["behavior"], "subjects", rows["behavior.subjects"])
     out.insert(MODELS["dataacquisition"], rows["dataacquisition"])
     out.link(MODELS["dataacquisition"], "procedures", rows["dataacquisition.procedures"])
+    out.link(MODELS["dataacquisition"], "equipment", rows["dataacquisition.equipment"])
     out.insert(MODELS["manipulation"], rows["manipulation"])
     out.link(MODELS["manipulation"], "procedures", rows["manipulation.procedures"])
     out.insert(Epoch, rows["epoch"])
@@ -156,9 +182,9 @@ def sessions(w: World, out: Writer, subjects: list[Row], n_sessions: int) -> Non
         rows["session"].append(session)
         rows["session.projects"].append((sid, subject["_project"]))
         _storages(w, rows, sid, subject["_group"])
-        _behavior(w, rows, sid, subject)
+        setup = _behavior(w, rows, sid, subject)
         procs = w.ids[f"proc@{subject['id']}"]
-        _acquisitions(w, rows, sid, procs)
+        _acquisitions(w, rows, sid, procs, setup)
         _manipulation(w, rows, sid, procs)
         _epochs(w, rows, sid)
     _write(out, rows)

@@ -15,6 +15,8 @@ from brainstem_pandas.sandbox.seed.world import Row, World, Writer, tables
 
 Role = dict[str, bool]
 
+SEX_WORDS = {"F": "Female", "M": "Male", "U": "Unknown sex,"}
+
 OWNER: Role = {"can_change": True, "is_manager": True, "is_owner": True}
 CONTRIBUTOR: Role = {"can_change": True, "is_manager": False, "is_owner": False}
 READER: Role = {"can_change": False, "is_manager": False, "is_owner": False}
@@ -71,6 +73,14 @@ def _subject(w: World, i: int, project: Row) -> Row:
     born = date(2018, 6, 1) + timedelta(days=rng.randrange(0, 7 * 365))
     sid = w.uid()
     prefix = "".join(p[0] for p in species_name.split()).upper()
+    row = _subject_row(w, i, project, sid, strain, born, prefix)
+    # Written from what was drawn (no draw of its own): NWB files carry it as Subject.description.
+    row["description"] = f"<p>{SEX_WORDS[row['sex']]} <i>{species_name}</i>, ear tag {row['subject_identifier']}.</p>"
+    return row
+
+
+def _subject_row(w: World, i: int, project: Row, sid: Any, strain: Any, born: date, prefix: str) -> Row:
+    rng = w.rng
     return {
         "id": sid,
         "name": f"{prefix}{i + 1:05d}",

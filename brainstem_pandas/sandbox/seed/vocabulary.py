@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 DEMO_EMAIL = "demo@brainstem.sandbox"
 DEMO_PASSWORD = "sandbox-demo-password"
@@ -192,13 +192,25 @@ CONSUMABLES = [
     ("Ketamine", "PharmacologicalAgent"),
     ("DiI", "TracerDye"),
 ]
-DEVICES = ["Intan RHD2000", "Neuropixels 1.0", "Basler acA1300", "Bruker Ultima 2P", "Doric FP console"]
+# Hardware devices: (name, description, maker among SUPPLIERS, the equipment type it serves); NWB files name
+# their makers (Device.manufacturer), so each device is supplied by the company that makes it.
+DEVICES = [
+    ("Plexon OmniPlex", "Neural data acquisition system, 64 channels", "Plexon", "DataAcquisitionSystem"),
+    ("NeuroNexus SmartBox Pro", "Electrophysiology recorder, 256 channels", "NeuroNexus", "DataAcquisitionSystem"),
+    ("Thorlabs Kiralux CS165MU", "1.6 MP monochrome CMOS camera", "Thorlabs", "Camera"),
+    ("Mini-Amp-64", "Head-stage amplifier for 64-channel probes", "Cambridge NeuroTech", "DataAcquisitionSystem"),
+    ("Plexon CinePlex", "Video tracking camera system", "Plexon", "Camera"),
+]
 EQUIPMENT_TYPES = ("Camera", "DataAcquisitionSystem")
 # Stock kept in every inventory: (type, index into CONSUMABLES)
 STOCKS = (("SiliconProbe", 0), ("VirusSolution", 2))
 COORDS = ["Stereotaxic_BregmaBrainSurface", "Stereotaxic_BregmaAbsolute", "CCF_XYZ_Absolute"]
 EPOCH_NAMES = ["baseline", "task", "post-task sleep", "stimulation", "recovery"]
 START = datetime(2019, 1, 1, tzinfo=timezone.utc)
+#: Sessions happen before END, at least ADULT after their subject's birth and within RECORDING of it.
+END = START + timedelta(days=7 * 365)
+ADULT = timedelta(weeks=8)
+RECORDING = timedelta(days=540)
 
 
 def text(rng: random.Random, subject: str) -> str:
