@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import glob
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -75,18 +76,27 @@ def bin_dir() -> Path:
     return Path(max(found, key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)).parent
 
 
+def _nobody() -> tuple[int, int]:
+    """The uid and primary gid of ``nobody`` (present on every Debian system)."""
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        raise PostgresError("PostgreSQL refuses to run as root, and there is no user 'nobody' to run it as.") from None
+    return entry.pw_uid, entry.pw_gid
+
+
 def _as_server_user() -> list[str]:
     """The command prefix that runs the server as an unprivileged user (root only)."""
     if os.geteuid() != 0:
         return ["setpriv", "--pdeathsig", "SIGQUIT"]
-    # nobody exists on every Debian system; setpriv (util-linux) is essential there.
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--pdeathsig", "SIGQUIT"]
+    uid, gid = _nobody()  # setpriv is in util-linux, essential on Debian
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--pdeathsig", "SIGQUIT"]
 
 
 def _give_away(path: Path) -> None:
     """Let the server user own ``path`` (a root parent runs the server as nobody)."""
     if os.geteuid() == 0:
-        shutil.chown(path, user="nobody", group="nogroup")
+        os.chown(path, *_nobody())
 
 
 def base_dir() -> str:
