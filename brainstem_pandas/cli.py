@@ -55,6 +55,13 @@ def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-window", type=int, default=60, help="rate-limit window in seconds")
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
     p.add_argument(
+        "--database",
+        default="sqlite",
+        choices=["sqlite", "postgresql"],
+        help="sqlite (embedded) or postgresql (Debian's server, started and removed by the sandbox: "
+        "the real service's query semantics)",
+    )
+    p.add_argument(
         "--no-cache", action="store_true", help="do not keep rendered answers between writes (measure raw Django cost)"
     )
     p.add_argument(
@@ -346,6 +353,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             rate_window=args.rate_window,
             workers=args.workers,
             cache=not args.no_cache,
+            database=args.database,
         )
     except SandboxConfigError as exc:
         print(f"brainstem-pandas sandbox: {exc}", file=sys.stderr)

@@ -7,7 +7,10 @@ field, an operator that does not fit the field's type, or an include of somethin
 that is not a relation is a :class:`~brainstem_pandas.errors.QueryError` naming it.
 So is a filter the server would misread: an empty ``in`` list (no parameter, so every
 record), an ``in`` value like ``"[a,b]"`` (read as two values), or one field and
-operator asked twice (the server keeps the first).
+operator asked twice (the server keeps the first). A list field (``tags``) filtered
+by equality (``{"tags": "pilot"}``, what the official clients' ``tags=`` sends) matches
+nothing on the server: it is a :class:`~brainstem_pandas.errors.ConfigurationError`
+that says to use ``tags.contains``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "boolean": ("exact", "isnull"),
     "relation": ("exact", "in", "isnull"),
     "json": ("isnull",),
-    "list[string]": ("exact", "isnull"),
+    # On the server a list is jsonb: contains is containment (the list holds the value), icontains a
+    # substring of its JSON text; exact and in compare the whole list with one text and never match.
+    "list[string]": ("contains", "icontains", "isnull"),
 }
 ALL_OPERATORS = frozenset(op for ops in OPERATORS.values() for op in ops) | {"gt", "gte", "lt", "lte"}
 
@@ -120,14 +125,28 @@ def resolve(model: catalog.Model, dotted: str, *, allow_operator: bool = True) -
         else:
             current = None
     assert field is not None
+    _check_operator(model, dotted, ".".join(parts), field, operator if allow_operator else "sort")
+    return Target(field=field, operator=operator, path=".".join(parts))
+
+
+def _check_operator(model: catalog.Model, dotted: str, path: str, field: catalog.Field, operator: str) -> None:
+    """Refuse an operator the server does not accept on ``field``'s type (``"sort"``: a sort key)."""
     kind = "relation" if field.is_relation else field.type
+    if kind == "list[string]" and operator in ("exact", "in"):
+        # The server compares the whole stored list with one text: no record, silently.
+        raise ConfigurationError(
+            f"Filter {dotted!r}: {path!r} of {model.name} is a list, and the server compares a whole list "
+            f"with one text, which matches no record (the official clients' {path}= sends this). "
+            f"Use {{'{path}.contains': 'pilot'}} for records whose list holds 'pilot'."
+        )
+    if operator == "sort" and kind == "list[string]":
+        return  # lists sort (as jsonb on the server)
     allowed = OPERATORS.get(kind, ("exact",))
+    operator = "exact" if operator == "sort" else operator  # a sort key needs what equality needs
     if operator not in allowed:
         raise QueryError(
-            f"Operator {operator!r} does not fit {'.'.join(parts)!r} ({kind}) of {model.name}; "
-            f"use one of: {', '.join(allowed)}."
+            f"Operator {operator!r} does not fit {path!r} ({kind}) of {model.name}; use one of: {', '.join(allowed)}."
         )
-    return Target(field=field, operator=operator, path=".".join(parts))
 
 
 def _check_value(target: Target, value: Any, key: str) -> None:

@@ -39,6 +39,9 @@ def encode_value(value: Any) -> str:
 
 def check_scalar(value: Any, key: str) -> None:
     """Refuse a filter value that has no one spelling in a URL (an object, bytes, NaN)."""
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL text cannot hold NUL: the server could not even run the query.
+        raise QueryError(f"Filter {key!r}: {value!r} holds a NUL character (\\x00), which no text field can hold.")
     if value is None or isinstance(value, (str, bool, int, date, uuid.UUID)):
         return
     if isinstance(value, float) and math.isfinite(value):

@@ -3,35 +3,37 @@
 Nothing here knows a snapshot: values come in as Arrow arrays (or plain lists),
 ids as :class:`pandas.Index`, and related records through the small :class:`Data`
 protocol, so each rule can be checked on a handful of values. The rules follow
-the BrainSTEM sandbox (Django and dynamic-rest on SQLite):
+the BrainSTEM service: Django and dynamic-rest on PostgreSQL (a ``C.UTF-8``
+database, as the sandbox's ``database="postgresql"`` mode creates; text rules in
+:mod:`.textrules`):
 
-- ``exact`` and ``in`` compare case-sensitively; ``iexact``, ``contains``,
-  ``icontains``, ``startswith``, ``endswith`` and their ``i`` forms are SQLite
-  ``LIKE``: case-insensitive for ASCII letters only, with or without the ``i``;
+- ``exact``, ``in``, ``contains``, ``startswith`` and ``endswith`` compare
+  case-sensitively; ``iexact``, ``icontains``, ``istartswith`` and ``iendswith``
+  compare ``UPPER()`` of both sides, which folds every Unicode letter (``ß`` stays);
 - a value is read as the server reads the text it is sent: UUIDs in any spelling,
   datetimes in UTC (naive or a bare date is UTC, a date is midnight), booleans as
   dynamic-rest does (``"0"``, ``"false"``, ``""`` false, other text true); a value
   it cannot read is a :class:`~brainstem_pandas.errors.QueryError` (the server's 400);
 - NULL passes no filter but ``isnull``; ``isnull`` on JSON is true only for JSON
-  null, and a list (``tags``) ``exact`` filter never matches;
+  null; on a list (``tags``) ``contains`` is JSON containment (the list holds the
+  value), ``icontains`` a substring of its JSON text, and ``exact`` never matches;
 - a related path matches when *any* related record matches, and the filters that
   go through one to-many relation must hold for the *same* related record (one
   Django ``.filter()`` call); ``isnull=True`` through a relation also matches
   records without related records (``LEFT JOIN``);
-- sort: SQLite order (text by bytes, NULLs first ascending and last descending),
-  a related path by the smallest related value ascending and the largest
-  descending (dynamic-rest); lists by their JSON text; JSON fields not at all.
+- sort: PostgreSQL order (text by code point, NULLs last ascending and first
+  descending), a related path by the smallest related value ascending and the
+  largest descending (dynamic-rest); lists as ``jsonb``; JSON fields not at all.
 
 Examples
 --------
->>> mask = compare(["Rat", "rat", "RÄT", None], Leaf(("name",), "iexact", ("RAT",), "string"))
+>>> mask = compare(["Rat", "rat", "RÄT", "räT", None], Leaf(("name",), "iexact", ("RÄT",), "string"))
 >>> mask.tolist()
-[True, True, False, False]
+[False, False, True, True, False]
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -45,18 +47,17 @@ import pyarrow.compute as pc
 
 from brainstem_pandas import catalog, query
 from brainstem_pandas.errors import QueryError, SnapshotError
+from brainstem_pandas.offline.textrules import like, list_mask, list_ranks
 
 FALSEY = ("0", "false", "")
 """dynamic-rest's ``is_truthy``: these texts are false, every other text is true."""
 
 LIKE_OPS = frozenset({"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"})
-"""Operators that are SQLite ``LIKE`` (ASCII case-insensitive, with or without the ``i``)."""
+"""Operators that are ``LIKE`` (see :func:`~brainstem_pandas.offline.textrules.like`)."""
 
 ORDER_OPS = {"exact": pc.equal, "gt": pc.greater, "gte": pc.greater_equal, "lt": pc.less, "lte": pc.less_equal}
 """Operators that compare by value order, and the Arrow kernels that evaluate them."""
 
-# SQLite's LIKE folds ASCII letters only: "Ä" and "ä" stay different.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Django's parse_date also takes one-digit months and days.
 _DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
@@ -232,25 +233,6 @@ def _scalar(value: Any, kind: pa.DataType) -> pa.Scalar:
         raise SnapshotError(f"Cannot compare values of type {kind} with {value!r}.") from None
 
 
-def like(array: pa.Array, operator: str, value: str) -> pa.Array:
-    """Where text ``array`` is SQLite-``LIKE`` ``value`` under ``operator`` (ASCII letters fold).
-
-    Examples
-    --------
-    >>> like(pa.array(["Ärger", "ärger", "ARGER"]), "contains", "ärg").to_pylist()
-    [False, True, False]
-    """
-    lowered, needle = pc.ascii_lower(array), value.translate(_ASCII_LOWER)
-    base = operator.removeprefix("i")
-    if base == "exact":
-        return pc.equal(lowered, pa.scalar(needle, type=lowered.type))
-    if base == "contains":
-        return pc.match_substring(lowered, needle)
-    if base == "startswith":
-        return pc.starts_with(lowered, needle)
-    return pc.ends_with(lowered, needle)
-
-
 def compare(values: pa.Array | pd.Series | pd.Index | Sequence[Any], condition: Leaf) -> np.ndarray:
     """Where ``values`` pass one filter (NULL passes nothing but ``isnull``), as a bool array.
 
@@ -283,7 +265,7 @@ def compare(values: pa.Array | pd.Series | pd.Index | Sequence[Any], condition: 
 
 
 def ranks(values: pa.Array | pd.Series | pd.Index | Sequence[Any]) -> np.ndarray:
-    """Dense ranks of ``values`` in SQLite order (text by bytes); NaN for NULL.
+    """Dense ranks of ``values`` in PostgreSQL's order (text by code point); NaN for NULL.
 
     Examples
     --------
@@ -296,17 +278,6 @@ def ranks(values: pa.Array | pd.Series | pd.Index | Sequence[Any]) -> np.ndarray
     out = pc.rank(array, sort_keys="ascending", tiebreaker="dense").to_numpy(zero_copy_only=False).astype(float)
     out[array.is_null().to_numpy(zero_copy_only=False)] = np.nan
     return out
-
-
-def json_texts(values: pa.Array | pd.Series | pd.Index | Sequence[Any]) -> pa.Array:
-    """Lists as the JSON text the server stores and sorts them by (NULL stays NULL).
-
-    Examples
-    --------
-    >>> json_texts([["b"], None, ["a", "c"]]).to_pylist()
-    ['["b"]', None, '["a", "c"]']
-    """
-    return as_arrow([None if v is None else json.dumps(v) for v in as_arrow(values).to_pylist()])
 
 
 def aggregate(values: np.ndarray, owners: np.ndarray, size: int, descending: bool) -> np.ndarray:
@@ -327,16 +298,16 @@ def aggregate(values: np.ndarray, owners: np.ndarray, size: int, descending: boo
 
 
 def sort_key(rank: np.ndarray, descending: bool) -> np.ndarray:
-    """A key that sorts ascending in the term's order, with NULL (NaN) where SQLite puts it.
+    """A key that sorts ascending in the term's order, with NULL (NaN) where PostgreSQL puts it.
 
     Examples
     --------
     >>> sort_key(np.array([2.0, np.nan, 1.0]), descending=True).tolist()
-    [-2.0, inf, -1.0]
+    [-2.0, -inf, -1.0]
     """
-    # SQLite: NULL is the smallest value, first ascending and last descending.
+    # PostgreSQL: NULL is the largest value, last ascending and first descending.
     null = np.isnan(rank)
-    return np.where(null, np.inf, -rank) if descending else np.where(null, -np.inf, rank)
+    return np.where(null, -np.inf, -rank) if descending else np.where(null, np.inf, rank)
 
 
 # -- related records ----------------------------------------------------------------------
@@ -371,8 +342,11 @@ def leaf_mask(data: Data, model: str, ids: pd.Index, condition: Leaf) -> np.ndar
         # Only isnull is allowed on JSON, and only JSON null is NULL.
         isnull = data.json_null(model, name, ids)
         return isnull if condition.values[0] else ~isnull
-    if condition.kind == "list[string]" and condition.operator == "exact":
-        # The server compares the stored JSON list with a JSON string: never equal.
+    if condition.kind == "list[string]" and condition.operator != "isnull":
+        if condition.operator in ("contains", "icontains"):
+            values = data.values(model, name, ids, f"Filtering on {model}.{name}").to_pylist()
+            return list_mask(values, condition.operator, condition.values[0])
+        # exact, in: the server compares the stored JSON list with a JSON string, never equal.
         return np.zeros(len(ids), dtype=bool)
     return compare(data.values(model, name, ids, f"Filtering on {model}.{name}"), condition)
 
@@ -460,8 +434,8 @@ def rank(data: Data, model: str, ids: pd.Index, parts: Sequence[str], descending
             f"Sorting on the JSON field {model}.{name} is not supported offline; sort the DataFrame instead."
         )
     values = data.values(model, name, ids, f"Sorting on {model}.{name}")
-    # The server orders lists by their stored JSON text.
-    return ranks(json_texts(values) if field.type == "list[string]" else values)
+    # The server orders lists as jsonb.
+    return list_ranks(values.to_pylist()) if field.type == "list[string]" else ranks(values)
 
 
 def sort_order(data: Data, model: str, ids: pd.Index, terms: Sequence[str]) -> np.ndarray:
@@ -482,7 +456,6 @@ __all__ = [
     "as_arrow",
     "compare",
     "id_kind",
-    "json_texts",
     "leaf",
     "leaf_mask",
     "like",

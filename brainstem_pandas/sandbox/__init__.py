@@ -5,10 +5,13 @@
 >>> sandbox.email
 'demo@brainstem.sandbox'
 
-The server is Django + Django REST framework + dynamic-rest on SQLite, served by
-gunicorn on 127.0.0.1 in a child process. Seeded databases are built once and
-cached (keyed by size, seed and the sandbox's own source), then copied per
-server, so every ``Sandbox`` starts from the same data and may change it freely.
+The server is Django + Django REST framework + dynamic-rest on SQLite (with
+PostgreSQL's query rules, see :mod:`.pgsqlite`) or, with ``database="postgresql"``,
+on a PostgreSQL server of its own (:mod:`.postgres`), served by gunicorn on
+127.0.0.1 in a child process. Seeded SQLite databases are built once and cached
+(keyed by size, seed and the sandbox's own source), then copied per server; a
+PostgreSQL sandbox is seeded when it starts. Every ``Sandbox`` starts from the
+same data and may change it freely.
 
 This module imports no Django: the parent process stays light.
 """
@@ -33,6 +36,7 @@ from typing import Any
 import requests
 
 from brainstem_pandas.sandbox.config import ENV_VAR, SandboxConfig
+from brainstem_pandas.sandbox.postgres import PostgresError, PostgresServer
 
 __all__ = ["Sandbox", "SandboxError", "SandboxConfig"]
 
@@ -123,6 +127,9 @@ class Sandbox:
     **options
         Any :class:`SandboxConfig` field: ``envelope``, ``latency_ms``, ``faults``,
         ``rate_limit``, ``access_ttl``, ``device_interval``, ``workers``, ...
+        ``database="postgresql"`` serves the data from a PostgreSQL server the
+        sandbox starts and removes itself (Debian's ``postgresql`` package), whose
+        query semantics are the real service's; the default ``"sqlite"`` needs nothing.
 
     Attributes
     ----------
@@ -146,6 +153,7 @@ class Sandbox:
         self.account: dict[str, str] = {}
         self._proc: subprocess.Popen | None = None
         self._dir: tempfile.TemporaryDirectory | None = None
+        self._postgres: PostgresServer | None = None
 
     # -- account shortcuts -------------------------------------------------------
     @property
@@ -178,11 +186,13 @@ class Sandbox:
         """Build (or reuse) the data, start the server, wait until it answers."""
         if self._proc is not None:
             return self
-        source, self.account = build_database(self.sessions, self.seed)
         self._dir = tempfile.TemporaryDirectory(prefix="bsp-sandbox-")
-        db = Path(self._dir.name) / "sandbox.sqlite3"
-        shutil.copyfile(source, db)
-        self.config = replace(self.config, db_path=str(db))
+        atexit.register(self.stop)
+        try:
+            self._prepare_database()
+        except BaseException:
+            self.stop()
+            raise
         logfile = open(Path(self._dir.name) / "server.log", "w")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "brainstem_pandas.sandbox.server", "serve", "--port", str(self.port)],
@@ -193,13 +203,30 @@ class Sandbox:
             start_new_session=True,
         )
         logfile.close()
-        atexit.register(self.stop)
         try:
             self.url = self._wait_ready()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _prepare_database(self) -> None:
+        """A private copy of the cached SQLite data, or a fresh PostgreSQL server seeded once."""
+        assert self._dir is not None
+        if self.config.database == "sqlite":
+            source, self.account = build_database(self.sessions, self.seed)
+            db = Path(self._dir.name) / "sandbox.sqlite3"
+            shutil.copyfile(source, db)
+            self.config = replace(self.config, db_path=str(db))
+            return
+        try:
+            self._postgres = PostgresServer().start()
+        except PostgresError as exc:
+            raise SandboxError(str(exc)) from None
+        self.config = replace(self.config, db_path="", pg_host=self._postgres.socket_dir, pg_port=self._postgres.port)
+        # Seeding costs about a second per 300 sessions: done once per sandbox, no cache to keep fresh.
+        out = _run_child(["build", "--sessions", str(self.sessions), "--seed", str(self.seed)], self.config, 900)
+        self.account = json.loads(out.strip().splitlines()[-1])
 
     def _wait_ready(self) -> str:
         deadline = time.monotonic() + START_TIMEOUT
@@ -233,6 +260,9 @@ class Sandbox:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=10)
+        if self._postgres is not None:
+            self._postgres.stop()
+            self._postgres = None
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
@@ -251,7 +281,7 @@ class Sandbox:
     # -- helpers for tests and demos ----------------------------------------------
     def add_user(self, email: str, password: str, first_name: str = "", last_name: str = "") -> str:
         """Create a user in this sandbox's database and return a personal access token."""
-        if not self.config.db_path:
+        if self._dir is None:
             raise SandboxError("start the sandbox before adding users")
         out = _run_child(
             ["adduser", email, "--password", password, "--first-name", first_name, "--last-name", last_name],

@@ -18,6 +18,8 @@ ENVELOPES = ("count", "meta", "bare", "docs", "pages")
 DEVICE_STARTS = ("full", "minimal")
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate")
 
+DATABASES = ("sqlite", "postgresql")
+
 
 class SandboxConfigError(ValueError):
     """An invalid sandbox start-up option."""
@@ -31,6 +33,13 @@ class SandboxConfig:
     ----------
     db_path : str
         SQLite database file the server uses.
+    database : str
+        ``"sqlite"`` (the embedded default) or ``"postgresql"`` (a server the
+        sandbox starts itself, see :mod:`.postgres`).
+    pg_host : str
+        With ``"postgresql"``: the folder of the server's unix socket.
+    pg_port : int
+        With ``"postgresql"``: the socket's port number.
     envelope : str
         List envelope: ``"count"`` (``count/next/previous``), ``"meta"``
         (``meta.total_results``), ``"bare"`` (only the list key), ``"docs"`` (as
@@ -79,6 +88,9 @@ class SandboxConfig:
     """
 
     db_path: str = ""
+    database: str = "sqlite"
+    pg_host: str = ""
+    pg_port: int = 5432
     envelope: str = "count"
     seed: int = 0
     latency_ms: float = 0.0
@@ -118,6 +130,8 @@ class SandboxConfig:
             raise SandboxConfigError("rate_limit must be >= 0 and rate_window > 0")
         if self.workers < 1 or self.threads < 1:
             raise SandboxConfigError("workers and threads must be at least 1")
+        if self.database not in DATABASES:
+            raise SandboxConfigError(f"database {self.database!r} is not one of {', '.join(DATABASES)}")
 
     def to_json(self) -> str:
         """Serialise to the JSON carried in ``BSP_SANDBOX_CONFIG``."""

@@ -45,9 +45,42 @@ def build(sessions: int, seed: int) -> dict[str, str]:
     account = seeder.generate(sessions=sessions, seed=seed)
     from django.db import connection
 
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA optimize")
+    if connection.vendor == "postgresql":
+        _finish_postgres(connection)
+    else:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA optimize")
     return account
+
+
+UUID_AGGREGATES = """
+CREATE FUNCTION bsp_uuid_least(a uuid, b uuid) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT
+    AS 'SELECT LEAST(a, b)';
+CREATE FUNCTION bsp_uuid_greatest(a uuid, b uuid) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT
+    AS 'SELECT GREATEST(a, b)';
+CREATE AGGREGATE min(uuid) (SFUNC = bsp_uuid_least, STYPE = uuid, COMBINEFUNC = bsp_uuid_least, PARALLEL = SAFE);
+CREATE AGGREGATE max(uuid) (SFUNC = bsp_uuid_greatest, STYPE = uuid, COMBINEFUNC = bsp_uuid_greatest, PARALLEL = SAFE);
+"""
+
+
+def _finish_postgres(connection: Any) -> None:
+    """PostgreSQL after seeding: id sequences past the seeded ids, ``min``/``max`` of UUIDs, statistics.
+
+    The seed writes integer ids itself, so each table's sequence is moved past them
+    (or the next user added would collide). PostgreSQL has no ``min(uuid)``, which
+    dynamic-rest needs to sort by a to-many relation's ids (``sort[]=projects``): with
+    these aggregates it orders by the smallest (largest descending) related id, as
+    SQLite and the offline engine do; a deliberate difference, listed in the README.
+    """
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True))
+    with connection.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)
+        cur.execute(UUID_AGGREGATES)
+        cur.execute("ANALYZE")
 
 
 def add_user(email: str, password: str, first_name: str = "", last_name: str = "") -> str:

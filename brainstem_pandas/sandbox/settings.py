@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from brainstem_pandas.sandbox import postgres
 from brainstem_pandas.sandbox.config import load_config
 
 CONFIG = load_config()
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
+    "brainstem_pandas.sandbox.api.nul.RefuseNul",
 ]
 
 TEMPLATES = [
@@ -46,7 +48,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite with PostgreSQL's text rules and NULL order (see pgsqlite/__init__.py).
+        "ENGINE": "brainstem_pandas.sandbox.pgsqlite",
         "NAME": CONFIG.db_path or str(BASE_DIR / "sandbox.sqlite3"),
         # Several worker processes share one file: wait for locks instead of failing.
         "OPTIONS": {
@@ -56,6 +59,9 @@ DATABASES = {
         },
     }
 }
+if CONFIG.database == "postgresql":
+    # A server the sandbox started itself, reached by its private unix socket (see postgres.py).
+    DATABASES["default"] = postgres.django_database(CONFIG.pg_host, CONFIG.pg_port)
 
 PASSWORD_HASHERS = [
     # PBKDF2 with few iterations: the sandbox holds demo passwords only, and

@@ -1,7 +1,8 @@
 """Shared fixtures: real sandbox servers on free loopback ports.
 
 ``sandbox`` is one server for the whole run (read-mostly tests; tests that write
-create their own records and never change seeded ones). ``make_sandbox`` starts
+create their own records and never change seeded ones); ``pg_sandbox`` the same on
+PostgreSQL, and ``db_sandbox`` runs a module on each of them. ``make_sandbox`` starts
 extra servers with other options (envelopes, faults, token lifetimes) and stops
 them when the test ends.
 """
@@ -28,6 +29,22 @@ SEED = int(os.environ.get("BSP_TEST_SEED", "0"))
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(sessions=SESSIONS, seed=SEED) as sb:
         yield sb
+
+
+DATABASES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_sandbox() -> Iterator[Sandbox]:
+    """The shared server's data on PostgreSQL (the real service's database); same rules as ``sandbox``."""
+    with Sandbox(sessions=SESSIONS, seed=SEED, database="postgresql") as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def db_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """``sandbox`` and then ``pg_sandbox``: a module's tests run on both databases."""
+    return request.getfixturevalue("sandbox" if request.param == "sqlite" else "pg_sandbox")
 
 
 @pytest.fixture

@@ -65,6 +65,30 @@ def test_cli_serves_and_prints_url_credentials_and_token():
     assert not still_up
 
 
+def test_cli_serves_from_postgresql_and_removes_its_server_on_stop():
+    from brainstem_pandas.sandbox.postgres import PREFIX, base_dir
+
+    before = set(Path(base_dir()).glob(PREFIX + "*"))
+    proc = _start("--port", "0", "--sessions", "100", "--database", "postgresql")
+    try:
+        banner = _banner(proc)
+        url = re.search(r"sandbox at (http://127\.0\.0\.1:\d+)", banner).group(1)
+        token = re.search(r"token:\s+(\S+)", banner).group(1)
+        (folder,) = set(Path(base_dir()).glob(PREFIX + "*")) - before
+        body = requests.get(
+            f"{url}/api/private/stem/session/",
+            params={"filter{tags.contains}": "pilot", "limit": 100},
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        assert body["count"] > 0 and all("pilot" in s["tags"] for s in body["sessions"])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    assert not folder.exists()
+
+
 def test_cli_rejects_bad_fault_spec_with_a_clear_message():
     proc = _start("--faults", "504=0.5")
     out, _ = proc.communicate(timeout=60)

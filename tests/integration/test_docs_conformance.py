@@ -29,8 +29,8 @@ A difference the docs themselves cause (an example that disagrees with its own f
 table or with another page) is listed in :data:`EXCEPTIONS` with the reason; every
 entry must still occur (``test_every_listed_exception_still_occurs``).
 
-``DATABASES`` parametrizes the sandbox's database: SQLite here; the lead adds
-``"postgresql"`` once ``Sandbox(database=...)`` is merged.
+``DATABASES`` parametrizes the sandbox's database: SQLite and PostgreSQL (the
+database production Django services run on).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from docs_examples import Example, is_placeholder
 from brainstem_pandas import catalog
 from brainstem_pandas.sandbox import Sandbox
 
-DATABASES = ["sqlite"]
+DATABASES = ["sqlite", "postgresql"]
 REVIEWER = "reviewer@brainstem.sandbox"  # the sandbox's administrator (see sandbox/seed/)
 REVIEWER_PASSWORD = "sandbox-user-password"
 CHECKED = ("list", "detail", "add", "change", "delete")

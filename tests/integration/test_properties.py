@@ -52,6 +52,7 @@ from brainstem_pandas import catalog
 from brainstem_pandas.auth import StaticToken
 from brainstem_pandas.frames import CastFailed, FrameBuilder, LinkedFrames, TypeConflictWarning, arrow_frame
 from brainstem_pandas.query import OPERATORS, build_params
+from brainstem_pandas.semantics import pg_upper
 
 # -- hypothesis profile ---------------------------------------------------------------------
 #
@@ -265,9 +266,12 @@ def unsendable(conds: list[Condition]) -> str | None:
       answer every record instead of none;
     - an ``in`` value like ``[a,b]``: the server reads it as the list ``a``, ``b``;
     - two conditions on the same field and operator (``name`` and ``name.exact``):
-      the server keeps only the first of two equal parameters.
+      the server keeps only the first of two equal parameters;
+    - a text holding NUL: PostgreSQL text cannot hold it, the query could not run.
     """
     for c in conds:
+        if any(isinstance(v, str) and "\x00" in v for v in (c.value if c.op == "in" else [c.value])):
+            return "NUL in a text"
         if c.op == "in" and not c.value:
             return "empty in"
         if c.op == "in" and any(str(v).startswith("[") and str(v).endswith("]") and "," in str(v) for v in c.value):
@@ -490,7 +494,6 @@ def test_sort_and_include_reach_the_sandbox_as_asked(
 LIVE_FIELDS = ("name", "description", "name_used_in_storage")
 # Printable ASCII, and letters whose case only Unicode knows (ß, é, the Kelvin sign).
 LIVE_ALPHABET = st.one_of(st.characters(min_codepoint=32, max_codepoint=126), st.sampled_from("\t\n éÉÜüñßK名😀–"))
-ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(repr=False)
@@ -526,9 +529,10 @@ def live_values(draw: st.DrawFn, column: pd.Series) -> str:
 def pandas_mask(column: pd.Series, op: str, value: Any) -> pd.Series:
     """The condition evaluated locally, with the sandbox's documented semantics.
 
-    The sandbox is Django on SQLite: ``exact`` and ``in`` compare exactly; the
-    pattern operators are SQLite ``LIKE``, which ignores the case of ASCII letters
-    only, with or without the ``i`` (see :mod:`brainstem_pandas.offline`).
+    The sandbox answers as Django on PostgreSQL does: ``exact``, ``in`` and the
+    pattern operators without ``i`` compare exactly (``LIKE`` is case-sensitive); the
+    ``i`` operators compare PostgreSQL's ``UPPER()`` of both sides (every letter folded
+    one at a time; checked against PostgreSQL in test_query_semantics.py).
     """
     text = column.astype("string")
     if op == "exact":
@@ -537,7 +541,9 @@ def pandas_mask(column: pd.Series, op: str, value: Any) -> pd.Series:
         return text.isin(value)
     if op == "isnull":
         return text.isna() if value else text.notna()
-    folded, needle = text.str.translate(ASCII_LOWER), value.translate(ASCII_LOWER)
+    folded, needle = text, value
+    if op.startswith("i"):
+        folded, needle = text.map(pg_upper, na_action="ignore").astype("string"), pg_upper(value)
     if op == "iexact":
         mask = folded == needle
     elif op.endswith("contains"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterator
 
 import pytest
 import requests
@@ -100,21 +101,31 @@ def test_bare_envelope_has_only_the_list_key(meta_and_bare):
 # -- filters -----------------------------------------------------------------------
 
 
+# Filters and sorts run on SQLite and on PostgreSQL (the real service's database).
+
+
 @pytest.fixture(scope="module")
-def all_sessions(sandbox) -> list[dict]:
+def db_http(db_sandbox) -> Iterator[requests.Session]:
     with requests.Session() as s:
-        s.headers["Authorization"] = f"Bearer {sandbox.token}"
-        return walk(s, sandbox, SESSIONS)
+        s.headers["Authorization"] = f"Bearer {db_sandbox.token}"
+        yield s
+
+
+@pytest.fixture(scope="module")
+def all_sessions(db_sandbox) -> list[dict]:
+    with requests.Session() as s:
+        s.headers["Authorization"] = f"Bearer {db_sandbox.token}"
+        return walk(s, db_sandbox, SESSIONS)
 
 
 def ids(records) -> set[str]:
     return {r["id"] for r in records}
 
 
-def test_exact_and_text_filters(sandbox, http, all_sessions):
+def test_exact_and_text_filters(db_sandbox, db_http, all_sessions):
     target = all_sessions[5]
     name = target["name"]
-    exact = get(http, sandbox, SESSIONS, **{"filter{name}": name})["sessions"]
+    exact = get(db_http, db_sandbox, SESSIONS, **{"filter{name}": name})["sessions"]
     assert ids(exact) == {target["id"]}
     prefix = name.split("_")[0]
     cases = {
@@ -126,12 +137,12 @@ def test_exact_and_text_filters(sandbox, http, all_sessions):
         "iendswith": (name[-6:].upper(), lambda n: n.lower().endswith(name[-6:].lower())),
     }
     for op, (value, keep) in cases.items():
-        got = walk(http, sandbox, SESSIONS, **{f"filter{{name.{op}}}": value})
+        got = walk(db_http, db_sandbox, SESSIONS, **{f"filter{{name.{op}}}": value})
         assert ids(got) == ids(s for s in all_sessions if keep(s["name"])), op
         assert got, op
 
 
-def test_comparison_filters_on_datetimes(sandbox, http, all_sessions):
+def test_comparison_filters_on_datetimes(db_sandbox, db_http, all_sessions):
     cut = "2022-06-01T00:00:00Z"
     when = {s["id"]: datetime.fromisoformat(s["date_time"].replace("Z", "+00:00")) for s in all_sessions}
     limit = datetime.fromisoformat(cut.replace("Z", "+00:00"))
@@ -141,42 +152,59 @@ def test_comparison_filters_on_datetimes(sandbox, http, all_sessions):
         ("lt", lambda d: d < limit),
         ("lte", lambda d: d <= limit),
     ):
-        got = walk(http, sandbox, SESSIONS, **{f"filter{{date_time.{op}}}": cut})
+        got = walk(db_http, db_sandbox, SESSIONS, **{f"filter{{date_time.{op}}}": cut})
         assert ids(got) == {i for i, d in when.items() if keep(d)}, op
 
 
-def test_in_filter_and_related_paths(sandbox, http, all_sessions):
+def test_in_filter_and_related_paths(db_sandbox, db_http, all_sessions):
     wanted = [all_sessions[0]["id"], all_sessions[3]["id"], all_sessions[9]["id"]]
-    got = get(http, sandbox, SESSIONS, **{"filter{id.in}": wanted})["sessions"]
+    got = get(db_http, db_sandbox, SESSIONS, **{"filter{id.in}": wanted})["sessions"]
     assert ids(got) == set(wanted)
     project = all_sessions[0]["projects"][0]
-    related = walk(http, sandbox, SESSIONS, **{"filter{projects.id}": project})
+    related = walk(db_http, db_sandbox, SESSIONS, **{"filter{projects.id}": project})
     assert ids(related) == ids(s for s in all_sessions if project in s["projects"])
-    subjects = walk(http, sandbox, SUBJECTS, **{"filter{projects.id}": project, "filter{sex}": "F"})
+    subjects = walk(db_http, db_sandbox, SUBJECTS, **{"filter{projects.id}": project, "filter{sex}": "F"})
     assert subjects and all(s["sex"] == "F" and project in s["projects"] for s in subjects)
 
 
-def test_unknown_filter_field_is_a_400_with_detail(sandbox, http):
-    r = http.get(sandbox.url + SESSIONS, params={"filter{nonsense}": "x"}, timeout=30)
+def test_unknown_filter_field_is_a_400_with_detail(db_sandbox, db_http):
+    r = db_http.get(db_sandbox.url + SESSIONS, params={"filter{nonsense}": "x"}, timeout=30)
     assert r.status_code == 400 and "detail" in r.json()
 
 
 # -- sorting --------------------------------------------------------------------------
 
 
-def test_sort_descending_and_multiple_keys(sandbox, http, all_sessions):
-    desc = walk(http, sandbox, SESSIONS, **{"sort[]": "-date_time"})
+def test_sort_descending_and_multiple_keys(db_sandbox, db_http, all_sessions):
+    desc = walk(db_http, db_sandbox, SESSIONS, **{"sort[]": "-date_time"})
     stamps = [s["date_time"] for s in desc]
     assert stamps == sorted(stamps, reverse=True)
-    multi = walk(http, sandbox, SUBJECTS, **{"sort[]": ["sex", "-name"]})
+    multi = walk(db_http, db_sandbox, SUBJECTS, **{"sort[]": ["sex", "-name"]})
     keys = [(s["sex"], s["name"]) for s in multi]
     assert keys == sorted(keys, key=lambda k: (k[0], [-ord(c) for c in k[1]]))
 
 
-def test_sort_with_ties_and_id_keeps_every_record(sandbox, http, all_sessions):
+def test_nulls_sort_last_ascending_and_first_descending_as_on_postgresql(db_sandbox, db_http):
+    up = walk(db_http, db_sandbox, SUBJECTS, **{"sort[]": ["death_date", "id"]})
+    down = walk(db_http, db_sandbox, SUBJECTS, **{"sort[]": ["-death_date", "id"]})
+    dead = sum(s["death_date"] is not None for s in up)
+    assert 0 < dead < len(up)
+    assert all(s["death_date"] is None for s in up[dead:]) and all(s["death_date"] is None for s in down[:-dead])
+
+
+def test_contains_is_case_sensitive_and_icontains_is_not(db_sandbox, db_http, all_sessions):
+    prefix = all_sessions[0]["name"][:2]  # upper-case letters, e.g. "MM"
+    assert prefix.isupper()
+    lower = walk(db_http, db_sandbox, SESSIONS, **{"filter{name.contains}": prefix.lower()})
+    folded = walk(db_http, db_sandbox, SESSIONS, **{"filter{name.icontains}": prefix.lower()})
+    assert ids(lower) == ids(s for s in all_sessions if prefix.lower() in s["name"])
+    assert ids(folded) == ids(s for s in all_sessions if prefix in s["name"].upper()) != set()
+
+
+def test_sort_with_ties_and_id_keeps_every_record(db_sandbox, db_http, all_sessions):
     # Many sessions share a project: sorting on it alone has ties; with id the
     # order is total and offset pages neither repeat nor skip a record.
-    got = walk(http, sandbox, SESSIONS, limit=23, **{"sort[]": ["projects.name", "id"]})
+    got = walk(db_http, db_sandbox, SESSIONS, limit=23, **{"sort[]": ["projects.name", "id"]})
     assert len(got) == len(ids(got)) == len(all_sessions)
 
 

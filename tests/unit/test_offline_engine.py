@@ -21,6 +21,7 @@ from brainstem_pandas import catalog, query
 from brainstem_pandas.errors import QueryError, SnapshotError
 from brainstem_pandas.offline import engine
 from brainstem_pandas.offline.engine import Leaf
+from brainstem_pandas.offline.textrules import list_ranks
 
 UTC = timezone.utc
 U1 = "01e32354-2ebe-4dcb-a401-b180301f5124"
@@ -92,33 +93,33 @@ NAMES = ["Ärger eins", "ärger zwei", "ARGER drei", "arger vier", "Zebra", "zeb
     [
         ("name", "zebra", ["zebra"]),  # exact is case-sensitive
         ("name.iexact", "ZEBRA", ["Zebra", "zebra"]),
-        ("name.contains", "ARG", ["ARGER drei", "arger vier"]),  # LIKE: no "i" needed, ASCII only
-        ("name.icontains", "ärger", ["ärger zwei"]),  # "Ä" and "ä" stay different
-        ("name.icontains", "ÄRGER", ["Ärger eins"]),
-        ("name.startswith", "z", ["Zebra", "zebra"]),
-        ("name.istartswith", "É", ["Élan"]),
-        ("name.endswith", "LAN", ["élan", "Élan"]),
+        ("name.contains", "ARG", ["ARGER drei"]),  # LIKE on PostgreSQL is case-sensitive
+        ("name.icontains", "ärger", ["Ärger eins", "ärger zwei"]),  # UPPER() folds every letter
+        ("name.icontains", "ÄRGER", ["Ärger eins", "ärger zwei"]),
+        ("name.icontains", "ARGER", ["ARGER drei", "arger vier"]),
+        ("name.startswith", "z", ["zebra"]),
+        ("name.istartswith", "É", ["élan", "Élan"]),
+        ("name.endswith", "LAN", []),
         ("name.iendswith", "VIER", ["arger vier"]),
         ("name.contains", "%", ["_x%"]),  # the pattern characters match themselves
         ("name.startswith", "_", ["_x%"]),
         ("name.in", ["Zebra", "élan", "nobody"], ["Zebra", "élan"]),
     ],
 )
-def test_text_operators_follow_sqlite(key, value, expected):
+def test_text_operators_follow_postgresql(key, value, expected):
     mask = passes(NAMES, "session", key, value)
     assert [n for n, keep in zip(NAMES, mask) if keep] == expected
 
 
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 @given(
-    st.lists(st.one_of(st.none(), st.text(alphabet="aAbBäÄ_%. ", max_size=6)), max_size=12),
-    st.text(alphabet="aAbBäÄ_%. ", max_size=3),
+    st.lists(st.one_of(st.none(), st.text(alphabet="aAbBäÄßẞ_%. ", max_size=6)), max_size=12),
+    st.text(alphabet="aAbBäÄßẞ_%. ", max_size=3),
     st.sampled_from(["iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"]),
 )
-def test_like_operators_fold_ascii_letters_only(values, needle, op):
-    fold = lambda text: text.translate(_ASCII_FOLD)  # noqa: E731
+def test_like_operators_are_case_sensitive_and_i_operators_fold_each_letter(values, needle, op):
+    # PostgreSQL's UPPER() maps one letter to one letter: ß stays ß (not SS), and ẞ is its own.
+    upper = {"a": "A", "b": "B", "ä": "Ä"}
+    fold = (lambda text: "".join(upper.get(c, c) for c in text)) if op.startswith("i") else (lambda text: text)
     check = {
         "exact": lambda v: fold(v) == fold(needle),
         "contains": lambda v: fold(needle) in fold(v),
@@ -195,10 +196,10 @@ def test_text_sorts_by_bytes_and_ties_share_a_rank():
     assert got[0] == got[6]
 
 
-def test_nulls_come_first_ascending_and_last_descending():
+def test_nulls_come_last_ascending_and_first_descending():
     rank = engine.ranks([2, None, 1])
-    assert np.argsort(engine.sort_key(rank, False), kind="stable").tolist() == [1, 2, 0]
-    assert np.argsort(engine.sort_key(rank, True), kind="stable").tolist() == [0, 2, 1]
+    assert np.argsort(engine.sort_key(rank, False), kind="stable").tolist() == [2, 0, 1]
+    assert np.argsort(engine.sort_key(rank, True), kind="stable").tolist() == [1, 0, 2]
 
 
 def test_empty_and_all_null_columns_rank_as_null():
@@ -214,12 +215,14 @@ def test_a_to_many_relation_sorts_by_the_smallest_or_largest_related_value():
     assert np.isnan(engine.aggregate(related, owners, 4, False)[3])  # no related record: NULL
 
 
-def test_lists_sort_by_their_json_text():
-    assert engine.json_texts([["b"], None, []]).to_pylist() == ['["b"]', None, "[]"]
+def test_lists_sort_as_jsonb_empty_first_then_by_length_then_by_element():
+    ranks = list_ranks([["b"], None, [], ["a", "c"], ["z"], ["b"]])
+    assert ranks.tolist()[:1] + ranks.tolist()[2:] == [1.0, 0.0, 3.0, 2.0, 1.0]
+    assert np.isnan(ranks[1])
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=1, max_size=15), st.booleans())
-def test_sort_order_matches_sqlite_with_id_as_tie_breaker(values, descending):
+def test_sort_order_matches_postgresql_with_id_as_tie_breaker(values, descending):
     ids = pd.Index([f"{i:03d}" for i in range(len(values))][::-1])  # ids not in table order
     data = Fake({"subject": {i: {"name": None if v is None else str(v)} for i, v in zip(ids, values)}})
     terms = ["-name" if descending else "name", "id"]
@@ -227,7 +230,7 @@ def test_sort_order_matches_sqlite_with_id_as_tie_breaker(values, descending):
 
     def key(pair: tuple[str, Any]) -> tuple:
         i, v = pair
-        null_first = (v is None) != descending
+        null_first = (v is None) == descending
         return (not null_first, 0 if v is None else (-v if descending else v), i)
 
     assert got == [i for i, _ in sorted(zip(ids, values), key=key)]
@@ -306,14 +309,20 @@ def test_a_related_record_the_snapshot_lacks_matches_ids_and_is_not_null():
 
 def test_json_isnull_is_json_null_only_and_a_list_never_equals_a_text():
     assert matching({"extra_fields.isnull": False}) == ["s2"]
-    assert matching({"tags": "x"}) == []
+    assert engine.match(LAB, "session", SESSIONS, [Leaf(("tags",), "exact", ("x",), "list[string]")]).sum() == 0
     assert matching({"tags.isnull": True}) == ["s2", "s3"]
+
+
+def test_a_list_contains_a_value_it_holds_exactly_and_icontains_searches_its_json_text():
+    assert matching({"tags.contains": "x"}) == ["s1"]
+    assert matching({"tags.contains": "X"}) == []
+    assert matching({"tags.icontains": '["X'}) == ["s1"]
 
 
 def test_related_sorts_and_json_sorts():
     order = engine.sort_order(LAB, "session", SESSIONS, ["-dataacquisition.type", "id"])
-    assert SESSIONS[order].tolist() == ["s1", "s2", "s3"]  # NULL last descending; s1's largest is Miniscope
+    assert SESSIONS[order].tolist() == ["s3", "s1", "s2"]  # NULL first descending; s1's largest is Miniscope
     order = engine.sort_order(LAB, "session", SESSIONS, ["dataacquisition.type", "id"])
-    assert SESSIONS[order].tolist() == ["s3", "s1", "s2"]  # s1's smallest is Ephys
+    assert SESSIONS[order].tolist() == ["s1", "s2", "s3"]  # s1's smallest is Ephys; NULL last
     with pytest.raises(SnapshotError, match="JSON field session.extra_fields"):
         engine.sort_order(LAB, "session", SESSIONS, ["extra_fields"])

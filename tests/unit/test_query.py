@@ -18,7 +18,12 @@ SESSION = catalog.model("session")
 def test_filters_sort_include_are_encoded():
     params = build_params(
         "session",
-        filters={"name.icontains": "rat", "projects.id": "p1", "date_time.gte": date(2024, 1, 1), "tags": "pilot"},
+        filters={
+            "name.icontains": "rat",
+            "projects.id": "p1",
+            "date_time.gte": date(2024, 1, 1),
+            "tags.contains": "pilot",
+        },
         sort=["-date_time"],
         include=["projects", "behaviors.*"],
     )
@@ -26,7 +31,7 @@ def test_filters_sort_include_are_encoded():
         ("filter{name.icontains}", "rat"),
         ("filter{projects.id}", "p1"),
         ("filter{date_time.gte}", "2024-01-01"),
-        ("filter{tags}", "pilot"),
+        ("filter{tags.contains}", "pilot"),
         ("sort[]", "-date_time"),
         ("sort[]", "id"),
         ("include[]", "projects.*"),
@@ -97,7 +102,10 @@ def test_nested_include_paths_are_checked_through_the_catalog():
 
 
 FIELD_NAMES = st.sampled_from([f.name for f in SESSION.fields if f.type in ("string", "text")])
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+# Any text a server can hold: no surrogates, no NUL (refused, see the NUL test below).
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=30
+)
 
 
 @given(name=FIELD_NAMES, op=st.sampled_from(["icontains", "iexact", "startswith", "endswith"]), value=TEXT)
@@ -111,3 +119,23 @@ def test_any_text_filter_encodes_to_one_parameter(name, op, value):
 def test_in_filters_keep_every_value_in_order(values):
     params = build_params("session", filters={"id.in": values})
     assert [v for k, v in params if k == "filter{id.in}"] == values
+
+
+@pytest.mark.parametrize("filters", [{"tags": "pilot"}, {"tags.in": ["pilot", "rat"]}, {"projects.tags": "x"}])
+def test_a_list_filtered_by_equality_is_refused_with_what_to_use(filters):
+    # The server compares the whole stored list with one text: no record, silently.
+    key = next(iter(filters)).removesuffix(".in")
+    with pytest.raises(bsp.ConfigurationError, match=rf"Use \{{'{key}.contains': 'pilot'\}}"):
+        build_params("session", filters=filters)
+
+
+def test_lists_accept_contains_icontains_and_isnull_only():
+    assert build_params("session", filters={"tags.icontains": "PIL"})[0] == ("filter{tags.icontains}", "PIL")
+    with pytest.raises(bsp.QueryError, match="use one of: contains, icontains, isnull"):
+        build_params("session", filters={"tags.startswith": "p"})
+
+
+@pytest.mark.parametrize("filters", [{"name": "a\x00b"}, {"name.in": ["ok", "\x00"]}, {"tags.contains": "\x00"}])
+def test_a_nul_character_in_a_filter_value_is_refused_before_sending(filters):
+    with pytest.raises(bsp.QueryError, match="NUL character"):
+        build_params("session", filters=filters)

@@ -179,5 +179,7 @@ class DeviceSession(models.Model):
         app_label = APP_LABEL
 
 
-# Registers the generation table that invalidates cached answers (see cache.py).
+# Registers the generation table that invalidates cached answers (see cache.py),
+# and JSON containment on SQLite as on PostgreSQL (see lookups.py).
+from brainstem_pandas.sandbox.api import lookups  # noqa: E402,F401
 from brainstem_pandas.sandbox.api.cache import Generation  # noqa: E402,F401
