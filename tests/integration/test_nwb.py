@@ -4,7 +4,6 @@ came from, the same offline (from a snapshot), accepted by nwbinspector; the typ
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import subprocess
@@ -85,9 +84,12 @@ def _plain(text: Any) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text or "")).strip()
 
 
-def _roles(project: pd.Series) -> dict[str, dict]:
+def _roles(lf: LinkedFrames, pid: str) -> dict[str, dict]:
+    """A project's members by e-mail, from its ``project.users`` map table."""
+    members = lf.children["project.users"]
+    rows = members[members["project_id"] == pid]
     return {
-        c.removeprefix("users."): json.loads(v) for c, v in project.items() if c.startswith("users.") and pd.notna(v)
+        row["user"]: {k: row[k] is True for k in ("is_owner", "is_manager", "can_change")} for _, row in rows.iterrows()
     }
 
 
@@ -96,7 +98,7 @@ def _people(lf: LinkedFrames, projects: list[str]) -> tuple[list[str], str, str]
     ranked: dict[str, int] = {}
     lab = institution = ""
     for pid in projects:
-        for email, role in _roles(lf["project"].loc[pid]).items():
+        for email, role in _roles(lf, pid).items():
             rank = 0 if role["is_owner"] else 1 if role["is_manager"] else 2 if role["can_change"] else None
             if rank is not None and email in users.index:
                 name = f"{users.loc[email, 'last_name']}, {users.loc[email, 'first_name']}"
@@ -266,7 +268,7 @@ def test_an_unknown_or_malformed_session_id_names_session_id(client, snapshot):
 
 
 def test_a_session_without_a_start_time_names_session_date_time(client, truth):
-    mine = [p for p in truth["project"].index if _roles(truth["project"].loc[p]).get(DEMO, {}).get("can_change")]
+    mine = [p for p in truth["project"].index if _roles(truth, p).get(DEMO, {}).get("can_change")]
     subjects = _linked(truth, "project.subjects", mine[:1])
     procedure = truth["procedure"].index[truth["procedure"]["subject"].isin(subjects)][0]
     session = client.save("session", {"name": f"nwb-no-time-{uuid.uuid4().hex[:8]}", "projects": mine[:1]})
