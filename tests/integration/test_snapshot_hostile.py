@@ -77,7 +77,7 @@ def home(tmp_path, monkeypatch) -> Path:
     other.mkdir()
     pq.write_table(pa.table({"x": [1, 2, 3]}), other / "data.parquet")
     (home / "notes.txt").write_text("keep me")
-    (home / "outside.parquet").write_bytes((home / "snap" / "session.parquet").read_bytes())
+    (home / "outside.parquet").write_bytes((home / "snap" / "session" / "part-0.parquet").read_bytes())
     monkeypatch.chdir(tmp_path)
     return home
 
@@ -91,6 +91,10 @@ def edit_manifest(home: Path, change: Callable[[dict], Any]) -> None:
 
 def set_entry(key: str, value: Any) -> Callable[[dict], None]:
     return lambda m: m["tables"]["session"].__setitem__(key, value)
+
+
+def set_part(key: str, value: Any) -> Callable[[dict], None]:
+    return lambda m: m["tables"]["session"]["files"][0].__setitem__(key, value)
 
 
 def fail(error: int, text: str = "") -> Callable[..., Any]:
@@ -138,8 +142,13 @@ class Case:
 
 
 def _symlink_out(home: Path, monkeypatch) -> None:
-    (home / "snap" / "session.parquet").unlink()
-    (home / "snap" / "session.parquet").symlink_to(home / "outside.parquet")
+    (home / "snap" / "session" / "part-0.parquet").unlink()
+    (home / "snap" / "session" / "part-0.parquet").symlink_to(home / "outside.parquet")
+
+
+def _folder_symlink_out(home: Path, monkeypatch) -> None:
+    os.rename(home / "snap" / "session", home / "moved")
+    (home / "snap" / "session").symlink_to(home / "moved")
 
 
 def _manifest_link(home: Path, monkeypatch) -> None:
@@ -149,7 +158,7 @@ def _manifest_link(home: Path, monkeypatch) -> None:
 
 
 def _newer(home: Path, monkeypatch) -> None:
-    edit_manifest(home, lambda m: m.__setitem__("format_version", 2))
+    edit_manifest(home, lambda m: m.__setitem__("format_version", manifest.FORMAT_VERSION + 1))
 
 
 def _other_server(home: Path, monkeypatch) -> None:
@@ -160,13 +169,17 @@ def _user_file_in_snapshot(home: Path, monkeypatch) -> None:
     (home / "snap" / "analysis.ipynb").write_text("{}")
 
 
+def _user_file_in_a_table_folder(home: Path, monkeypatch) -> None:
+    (home / "snap" / "session" / "notes.txt").write_text("keep me")
+
+
 def _truncate(home: Path, monkeypatch) -> None:
-    file = home / "snap" / "session.parquet"
+    file = home / "snap" / "session" / "part-0.parquet"
     file.write_bytes(file.read_bytes()[:100])
 
 
 def _replace(home: Path, monkeypatch) -> None:
-    pq.write_table(pa.table({"id": ["s9"], "name": ["forged"]}), home / "snap" / "session.parquet")
+    pq.write_table(pa.table({"id": ["s9"], "name": ["forged"]}), home / "snap" / "session" / "part-0.parquet")
 
 
 def _deep(home: Path, monkeypatch) -> None:
@@ -208,8 +221,11 @@ CASES = [
     Case("a-file", write_to("notes.txt"), SnapshotError, "Give a folder path"),
     Case("snapshot-holding-a-user-file", write_to("snap"), SnapshotError, "remove this one yourself",
          _user_file_in_snapshot),
+    Case("snapshot-with-a-user-file-in-a-table-folder", write_to("snap"), SnapshotError, "session/notes.txt",
+         _user_file_in_a_table_folder),
     Case("newer-format-folder", write_to("snap"), SnapshotError, CHOOSE, _newer),
     Case("snapshot-with-a-symlink-leading-out", write_to("snap"), SnapshotError, CHOOSE, _symlink_out),
+    Case("snapshot-with-a-table-folder-leading-out", write_to("snap"), SnapshotError, CHOOSE, _folder_symlink_out),
     Case("the-current-folder", lambda home: take("."), SnapshotError, "Give a new folder inside it",
          lambda home, monkeypatch: monkeypatch.chdir(home)),
     Case("home-~", lambda home: take("~"), SnapshotError, CHOOSE, _home_is),
@@ -230,19 +246,35 @@ CASES = [
          patched(Path, "mkdir", fail(errno.EROFS))),
     # -- reading: a manifest is untrusted input
     Case("file-named-../../etc/passwd", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "../../etc/passwd"))),
+         bad_manifest(set_part("file", "../../etc/passwd"))),
     Case("absolute-file-name", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "/etc/passwd"))),
+         bad_manifest(set_part("file", "/etc/passwd"))),
     Case("file-name-with-NUL", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "session.parquet\0.txt"))),
+         bad_manifest(set_part("file", "part-0.parquet\0.txt"))),
+    Case("folder-named-../..", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "../.."))),
+    Case("absolute-folder-name", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "/etc"))),
+    Case("folder-the-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "manifest.json"))),
+    Case("no-files", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("files", []))),
+    Case("one-file-twice", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["files"].append(m["tables"]["session"]["files"][0]))),
+    Case("column-path-empty", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"][1].__setitem__("path", []))),
+    Case("column-path-not-in-the-file", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"][1].__setitem__("path", ["nosuch"]))),
+    Case("a-column-left-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"].pop())),
     Case("symlink-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _symlink_out),
+    Case("table-folder-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _folder_symlink_out),
     Case("manifest-a-symlink", read("snap"), DamagedSnapshotError, "Give the folder of a snapshot", _manifest_link),
     Case("deeply-nested-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _deep),
     Case("huge-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _huge),
     Case("tables-a-list", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m.__setitem__("tables", []))),
     Case("rows-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("rows", "2"))),
-    Case("file-a-number", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("file", 7))),
+    Case("file-a-number", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_part("file", 7))),
     Case("entry-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m["tables"].__setitem__("session", "session.parquet"))),
     Case("version-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
@@ -251,8 +283,8 @@ CASES = [
          bad_manifest(lambda m: m.__setitem__("relations", "x"))),
     Case("relation-of-wrong-types", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m["relations"][0].__setitem__("model", ["x"]))),
-    Case("two-tables-one-file", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(lambda m: m["tables"]["session.projects"].__setitem__("file", "SESSION.parquet"))),
+    Case("two-tables-one-folder", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session.projects"].__setitem__("folder", "SESSION"))),
     # -- reading: careless hands
     Case("read-a-file", read("notes.txt"), SnapshotError, "give the snapshot folder"),
     Case("read-another-tool's-parquet", read("other_tool"), DamagedSnapshotError, "pandas.read_parquet"),
@@ -290,7 +322,10 @@ def _fields(manifest: dict) -> list[tuple[str, ...]]:
     top = [(key,) for key in manifest]
     entry = [("tables", "session", key) for key in manifest["tables"]["session"]]
     relation = [("relations", 0, key) for key in manifest["relations"][0]]
-    return top + entry + relation + [("tables", "session"), ("relations", 0)]
+    part = [("tables", "session", "files", 0, key) for key in manifest["tables"]["session"]["files"][0]]
+    column = [("tables", "session", "columns", 1, key) for key in manifest["tables"]["session"]["columns"][1]]
+    inner = [("tables", "session", "files", 0), ("tables", "session", "columns", 1)]
+    return top + entry + relation + part + column + inner + [("tables", "session"), ("relations", 0)]
 
 
 def test_a_wrong_type_in_any_field_reads_fine_or_is_a_damaged_snapshot(tmp_path):
@@ -468,8 +503,9 @@ def test_table_names_from_a_hostile_server_become_safe_unique_files_and_read_bac
     in_memory = client.read_linked("session")
     assert len(server.seen) == 2  # one page for the snapshot, one for the read
     assert {f"session.{key}" for key in HOSTILE_KEYS} <= set(written["tables"])
-    names = [entry["file"] for entry in written["tables"].values()]
-    assert all(re.fullmatch(r"[a-z0-9._-]{1,100}\.parquet", n) and not n.startswith(".") for n in names)
+    names = [entry["folder"] for entry in written["tables"].values()]
+    assert all(re.fullmatch(r"[a-z0-9._-]{1,100}", n) and not n.startswith(".") for n in names)
+    assert all(os.listdir(tmp_path / "snap" / n) == ["part-0.parquet"] for n in names)
     assert len({n.lower() for n in names}) == len(names)  # unique on a case-insensitive file system too
     assert all(n.split(".")[0].split("-")[0] not in ("con", "nul", "aux") for n in names)
     assert sorted(os.listdir(tmp_path)) == ["snap"]
