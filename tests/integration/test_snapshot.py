@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import brainstem_pandas as bsp
 from brainstem_pandas import snapshot as snap
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
 from brainstem_pandas.frames import BATCH, FrameBuilder, TypeConflictWarning
+from brainstem_pandas.snapshot import write as snap_write
 
 ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = ["projects", "behaviors", "dataacquisition"]
@@ -229,6 +231,53 @@ def test_write_frames_round_trips_frames_held_in_memory(client, tmp_path):
     assert_same_frames(bsp.read_snapshot(tmp_path / "w"), lf)
 
 
+def test_a_large_table_spans_several_files_that_every_reader_takes_as_one(tmp_path, monkeypatch):
+    import duckdb
+    import polars as pl
+
+    monkeypatch.setattr(snap_write, "ROWS_PER_FILE", BATCH)  # the real bound is a million rows
+    records = _records(3 * BATCH + 10)
+    with snap.SnapshotWriter(tmp_path / "s", server="http://x", portal="private", primary="session") as writer:
+        for page in range(0, len(records), 100):  # converted a batch at a time, as pages arrive
+            writer.builder.add_records("session", records[page : page + 100])
+        manifest = writer.commit()
+    entry = manifest["tables"]["session"]
+    rows = [part["rows"] for part in entry["files"]]  # one converted batch (a few pages past BATCH) a file
+    assert len(rows) == 3 and sum(rows) == len(records) and max(rows) < BATCH + 100
+    assert sorted(os.listdir(tmp_path / "s" / "session")) == [f"part-{i}.parquet" for i in range(3)]
+    builder = FrameBuilder("session")
+    builder.add_records("session", records)
+    assert_same_frames(bsp.read_snapshot(tmp_path / "s"), builder.finish())
+    folder = tmp_path / "s" / "session"
+    assert ds.dataset(str(folder)).count_rows() == len(records) == len(pd.read_parquet(folder))
+    assert duckdb.sql(f"select count(*) from '{folder}/*.parquet'").fetchall() == [(len(records),)]
+    assert pl.scan_parquet(f"{folder}/*.parquet").select(pl.len()).collect().item() == len(records)
+
+
+V1 = ROOT / "tests" / "data" / "snapshot_v1"
+
+
+def test_a_format_1_snapshot_still_reads_and_converts_in_place(tmp_path):
+    from v1_records import RECORDS  # what brainstem-pandas 0.1.0 wrote tests/data/snapshot_v1 from
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TypeConflictWarning)  # "mixed" holds text and a number
+        builder = FrameBuilder("session")
+        builder.add_records("session", RECORDS)
+        want = builder.finish()
+    old = snap.read_manifest(V1)
+    assert old["format_version"] == 1 and "session.parquet" in os.listdir(V1)
+    assert_same_frames(bsp.read_snapshot(V1), want)
+    copy = tmp_path / "old"
+    shutil.copytree(V1, copy)
+    manifest = snap.convert_snapshot(copy)
+    assert manifest["format_version"] == snap.FORMAT_VERSION
+    assert (manifest["server"], manifest["started"]) == (old["server"], old["started"])
+    assert sorted(os.listdir(copy)) == sorted(["manifest.json", *(e["folder"] for e in manifest["tables"].values())])
+    assert_same_frames(bsp.read_snapshot(copy), want)
+    assert os.listdir(tmp_path) == ["old"]
+
+
 # -- atomicity -------------------------------------------------------------------------------
 
 
@@ -341,8 +390,6 @@ def test_snapshot_into_a_missing_parent_folder_creates_it(client, tmp_path):
 
 @pytest.fixture
 def copy(full, tmp_path):
-    import shutil
-
     path = tmp_path / "copy"
     shutil.copytree(full[0], path)
     return path

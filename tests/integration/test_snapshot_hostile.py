@@ -514,3 +514,50 @@ def test_table_names_from_a_hostile_server_become_safe_unique_files_and_read_bac
     assert list(back.to_dict()) == list(in_memory.to_dict())  # exactly the original table names
     for name, frame in in_memory.to_dict().items():
         pd.testing.assert_frame_equal(back.to_dict()[name], frame, obj=repr(name))
+
+
+# -- column names from a hostile server --------------------------------------------------------
+
+PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ODD_KEYS = ["a.b", "", "k" * 300, "Trials", "trials", "tri als", "1st", "a-b", "a_b", "é", "a\x00b", "$x", "nest"]
+ODD_RECORDS = [
+    {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "name": "s1",
+        "Name": "shouted",  # a field alike but for case: Spark and DuckDB would take it for ``name``
+        "we ird": 1,
+        "": "empty name",
+        "extra_fields": {**{key: i for i, key in enumerate(ODD_KEYS)}, "nest": {"k": [1, 2]}},
+    },
+    {"id": "00000000-0000-0000-0000-000000000002", "name": "s2", "extra_fields": {}},
+    {"id": "00000000-0000-0000-0000-000000000003", "name": "s3", "extra_fields": None},
+]
+
+
+def test_column_names_from_a_hostile_server_need_no_quoting_and_read_back_exactly(hostile, tmp_path):
+    import duckdb
+    from hostile import json_reply
+
+    server = hostile(lambda seen: json_reply({"sessions": ODD_RECORDS, "count": len(ODD_RECORDS)}))
+    client = bsp.connect(server.url, token="t" * 40, progress=False)
+    written = client.snapshot(tmp_path / "snap", models=["session"])
+    in_memory = client.read_linked("session")
+    back = bsp.read_snapshot(tmp_path / "snap")
+    for name, frame in in_memory.to_dict().items():
+        pd.testing.assert_frame_equal(back.to_dict()[name], frame, obj=repr(name))
+    schema = pq.read_schema(tmp_path / "snap" / "session" / "part-0.parquet")
+    struct = schema.field("extra_fields").type
+    for names in (schema.names, [f.name for f in struct]):
+        assert all(PLAIN.fullmatch(n) and len(n) <= 64 for n in names), names
+        assert len({n.lower() for n in names}) == len(names)  # unique ignoring case, as Spark and DuckDB match
+    assert len(struct) == len(ODD_KEYS)  # one field per key, "nest" (an object) held as its JSON text
+    listed = {c["name"]: c["path"] for c in written["tables"]["session"]["columns"]}
+    assert listed["extra_fields.Trials"] == ["extra_fields", "Trials"] and listed["name"] == ["name"]
+    assert listed["extra_fields.trials"][1].startswith("trials_") and listed["Name"][0].startswith("Name_")
+    assert set(listed) == {"id", *in_memory["session"].columns}
+    # Every key selects unquoted in DuckDB, and holds what the record sent.
+    select = ", ".join(f"extra_fields.{listed[f'extra_fields.{key}'][1]}" for key in ODD_KEYS[:-1])
+    got = duckdb.sql(f"select {select} from '{tmp_path}/snap/session/*.parquet' order by id").fetchall()
+    assert got == [tuple(range(len(ODD_KEYS) - 1)), (None,) * (len(ODD_KEYS) - 1), (None,) * (len(ODD_KEYS) - 1)]
+    nest = duckdb.sql(f"select extra_fields.nest from '{tmp_path}/snap/session/*.parquet' order by id").fetchall()
+    assert json.loads(nest[0][0]) == {"k": [1, 2]} and nest[1:] == [(None,), (None,)]
