@@ -239,7 +239,10 @@ class _Parts:
     def _begin(self) -> None:
         self._end()
         self.file = self.folder / part_name(len(self.done))
-        self.writer = pq.ParquetWriter(self.file, self.schema, compression="zstd")
+        # No ARROW:schema copy (the Parquet types say it all, and it would repeat the metadata in base64):
+        # the metadata goes in the footer once, as plain key-value pairs.
+        self.writer = pq.ParquetWriter(self.file, self.schema.remove_metadata(), compression="zstd", store_schema=False)
+        self.writer.add_key_value_metadata(self.schema.metadata)
         self.rows = 0
 
     def _end(self) -> None:
