@@ -28,9 +28,12 @@ extra_fields.a b ('extra_fields', 'a_b_c8687a08')
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -161,8 +164,15 @@ def pandas_metadata(schema: pa.Schema) -> bytes:
     >>> [(c["name"], c["numpy_type"]) for c in meta["columns"]]
     [('n', 'Int64'), ('tags', 'object')]
     """
-    empty = {}
-    for f in schema:
-        dtype = OBJECT if pa.types.is_nested(f.type) else pandas_dtype(f.type)
-        empty[f.name] = pd.Series([], dtype=dtype)
-    return pa.Schema.from_pandas(pd.DataFrame(empty), preserve_index=False).metadata[b"pandas"]
+    described = [(f.name, _described(f.type)) for f in schema]
+    whole = dict(described[0][1] if described else _described(pa.null()))
+    whole["columns"] = [{**meta["columns"][0], "name": name, "field_name": name} for name, meta in described]
+    return json.dumps(whole).encode()
+
+
+@functools.lru_cache(maxsize=512)
+def _described(kind: pa.DataType) -> dict[str, Any]:
+    """pandas' metadata of a one-column frame of ``kind`` (cached: tables share a few types)."""
+    dtype = OBJECT if pa.types.is_nested(kind) or pa.types.is_null(kind) else pandas_dtype(kind)
+    frame = pd.DataFrame({"c": pd.Series([], dtype=dtype)})
+    return json.loads(pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"])

@@ -128,7 +128,8 @@ class SnapshotWriter:
             {METADATA_KEY: json.dumps(provenance).encode(), b"pandas": columns.pandas_metadata(schema)}
         )
         folder = self.tmp / name
-        shutil.rmtree(folder, ignore_errors=True)  # what a first try wrote before a column fell back to text
+        if folder.exists():  # what a first try wrote before a column fell back to text
+            shutil.rmtree(folder)
         folder.mkdir()
         with _Parts(folder, schema) as parts:
             for batch in layout.batches(plans):

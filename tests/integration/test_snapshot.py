@@ -116,6 +116,7 @@ def test_manifest_describes_the_snapshot(sandbox, full):
     assert on_disk == manifest
     assert manifest["format"] == "brainstem-pandas-snapshot" and manifest["format_version"] == snap.FORMAT_VERSION == 2
     assert manifest["package_version"] == bsp.__version__
+    assert manifest["scheme"] == snap.columns.SCHEME and "struct" in manifest["scheme"]["objects"]
     assert manifest["server"] == sandbox.url and manifest["portal"] == "private"
     assert manifest["started"] <= manifest["finished"]
     session = manifest["queries"]["session"]
