@@ -101,7 +101,8 @@ def mib(kib: float) -> str:
 
 
 def folder_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    # Every file, the tables' folders included (format 2 keeps each table in a folder of its own).
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """A snapshot's files on disk: safe file names, the target check, OS errors, atomic placement.
 
 Table names come from server data (model names, field names, and the keys of
-JSON fields the catalog does not know), so a file name is never the table name
+JSON fields the catalog does not know), so a table's folder name is never the table name
 as it is unless that name is plainly safe: lowercase letters, digits and ``_``,
 at most one ``.``, short, and no reserved device name. Any other table gets a
 readable sanitized stem and a short hash of its exact name, so two tables never
@@ -37,23 +37,34 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for
 _STEM = 80  # characters of readable stem: the whole name stays far below the usual 255-byte limit
 
 
-def file_name(table: str) -> str:
-    """The Parquet file name of ``table``: the name itself when plainly safe, else a safe stem and a hash.
+def folder_name(table: str) -> str:
+    """The folder of ``table``'s files: the name itself when plainly safe, else a safe stem and a hash.
 
     Examples
     --------
-    >>> file_name("session"), file_name("session.download_links")
-    ('session.parquet', 'session.download_links.parquet')
-    >>> file_name("session.../x"), file_name("session.CON")
-    ('session._x-5def58df44.parquet', 'session.con-110ce7029e.parquet')
+    >>> folder_name("session"), folder_name("session.download_links")
+    ('session', 'session.download_links')
+    >>> folder_name("session.../x"), folder_name("session.CON")
+    ('session._x-5def58df44', 'session.con-110ce7029e')
     """
     if _PLAIN.match(table) and len(table) <= _STEM and table.split(".")[-1] not in _RESERVED:
         if table.split(".")[0] not in _RESERVED:
-            return f"{table}.parquet"
+            return table
     stem = _UNSAFE.sub("_", table).lower()
     stem = re.sub(r"\.{2,}", ".", stem).strip("._-")[:_STEM] or "table"
     digest = hashlib.sha256(table.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{stem}-{digest}.parquet"
+    return f"{stem}-{digest}"
+
+
+def part_name(number: int) -> str:
+    """The name of a table's ``number``-th file in its folder.
+
+    Examples
+    --------
+    >>> part_name(0)
+    'part-0.parquet'
+    """
+    return f"part-{number}.parquet"
 
 
 def sha256(path: Path) -> str:
@@ -160,10 +171,41 @@ def resolve_target(path: str | os.PathLike) -> Path:
     return real
 
 
+def own_paths(manifest: dict) -> set[str]:
+    """What a snapshot's (checked) manifest names as its own: paths relative to it, folders ending in ``/``.
+
+    Examples
+    --------
+    >>> sorted(own_paths({"tables": {"t": {"folder": "t", "files": [{"file": "part-0.parquet"}]}}}))
+    ['manifest.json', 't/', 't/part-0.parquet']
+    """
+    own = {MANIFEST}
+    for entry in manifest["tables"].values():
+        if "folder" in entry:
+            own.add(f"{entry['folder']}/")
+            own.update(f"{entry['folder']}/{part['file']}" for part in entry["files"])
+        else:  # format version 1: one file per table
+            own.add(entry["file"])
+    return own
+
+
+def strangers(path: Path, own: set[str]) -> list[str]:
+    """The entries of the snapshot folder ``path`` (and of its tables' folders) that ``own`` does not name."""
+    out = []
+    for entry in path.iterdir():
+        real_folder = entry.is_dir() and not entry.is_symlink()
+        if real_folder and f"{entry.name}/" in own:
+            inside = (f"{entry.name}/{inner.name}" for inner in entry.iterdir())
+            out += [name for name in inside if name not in own or (path / name).is_dir()]
+        elif entry.is_dir() or entry.name not in own:
+            out.append(entry.name)
+    return sorted(out)
+
+
 def check_target(path: Path, given: str | os.PathLike, load_manifest) -> set[str]:
     """Refuse ``path`` unless it is missing, an empty folder, or a snapshot holding only its own files.
 
-    Returns the names of the files there that a new snapshot may remove (the old snapshot's own).
+    Returns the paths there that a new snapshot may remove (the old snapshot's own, see :func:`own_paths`).
     """
     if path.exists() and not path.is_dir():
         raise SnapshotError(
@@ -179,8 +221,8 @@ def check_target(path: Path, given: str | os.PathLike, load_manifest) -> set[str
         manifest = load_manifest(path)
     except DamagedSnapshotError:
         raise SnapshotError(f"{refuse} (it has no valid brainstem-pandas {MANIFEST}). {advice}") from None
-    own = {MANIFEST, *(entry["file"] for entry in manifest["tables"].values())}
-    others = sorted(p.name for p in path.iterdir() if p.name not in own or p.is_dir())
+    own = own_paths(manifest)
+    others = strangers(path, own)
     if others:
         listed = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
         raise SnapshotError(f"{refuse} (its manifest does not name {listed}). {advice}")
@@ -258,13 +300,21 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def discard(old: Path, own: set[str], path: Path) -> None:
-    """Remove the previous snapshot, moved aside to ``old``: only its own files.
+    """Remove the previous snapshot, moved aside to ``old``: only its own files and folders.
 
     ``path`` was checked just before, but a file saved into it since (a notebook,
     say) is not the snapshot's: the folder is then kept, visible, with a warning.
     """
     for entry in old.iterdir():
-        if entry.name in own and (entry.is_symlink() or not entry.is_dir()):
+        if f"{entry.name}/" in own and entry.is_dir() and not entry.is_symlink():
+            for inner in entry.iterdir():
+                if f"{entry.name}/{inner.name}" in own and (inner.is_symlink() or not inner.is_dir()):
+                    inner.unlink()
+            try:
+                entry.rmdir()
+            except OSError:
+                pass  # something else was saved in it: the whole folder is kept below
+        elif entry.name in own and (entry.is_symlink() or not entry.is_dir()):
             entry.unlink()
     try:
         old.rmdir()

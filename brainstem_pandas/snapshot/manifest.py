@@ -21,10 +21,14 @@ from brainstem_pandas.snapshot.files import MANIFEST, recover
 from brainstem_pandas.snapshot.files import folder as as_folder
 
 FORMAT = "brainstem-pandas-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2: one folder of ``part-N.parquet`` files per table, objects as struct columns.
+Version 1 (one flat file per table) still reads; :func:`~brainstem_pandas.snapshot.convert_snapshot` rewrites it."""
+READABLE = (1, 2)
 MAX_MANIFEST = 64 << 20  # bytes: a manifest of thousands of tables is a few MB
 KINDS = ("table", "link", "child")
-_TABLE_FIELDS = {"file": str, "rows": int, "bytes": int, "sha256": str}
+_FILE_FIELDS = {"file": str, "rows": int, "bytes": int, "sha256": str}
+_TABLE_FIELDS = {1: _FILE_FIELDS, 2: {"folder": str, "rows": int, "files": list, "columns": list}}
 _TOP_FIELDS = {"primary": str, "server": str, "portal": str, "queries": dict, "skipped": dict, "relations": list}
 _RELATION_FIELDS = ("model", "field", "target", "kind", "table", "parent_col", "child_col")
 
@@ -60,17 +64,17 @@ def _check_version(folder: Path, file: Path, manifest: Any) -> None:
             "Give the folder of a snapshot taken with client.snapshot(path), or take one."
         )
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in READABLE or isinstance(version, bool):
         newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
         raise DamagedSnapshotError(
             f"{folder} has snapshot format version {str(version)[:40]}; this package (brainstem-pandas "
-            f"{__version__}) reads version {FORMAT_VERSION}. "
+            f"{__version__}) reads versions {', '.join(map(str, READABLE))}. "
             + ("Upgrade brainstem-pandas to read it." if newer else "Take the snapshot again.")
         )
 
 
 def safe_file(folder: Path, name: Any, where: str) -> Path:
-    """``folder / name`` if ``name`` is a plain file name that stays inside ``folder`` (symlinks resolved)."""
+    """``folder / name`` if ``name`` is a plain file or folder name inside ``folder`` (symlinks resolved)."""
     bad = (
         not isinstance(name, str)
         or not name
@@ -84,29 +88,66 @@ def safe_file(folder: Path, name: Any, where: str) -> Path:
         bad = real.parent != folder.resolve()
     if bad:
         raise DamagedSnapshotError(
-            f"{folder / MANIFEST} names the file {str(name)[:100]!r} for {where}, which is not a file inside the "
-            "snapshot folder; the manifest was altered or damaged. Nothing was read. Take the snapshot again."
+            f"The snapshot's {MANIFEST} names the file {str(name)[:100]!r} for {where}, which is not a file inside "
+            f"{folder}; the manifest was altered or damaged. Nothing was read. Take the snapshot again."
         )
     return folder / name
 
 
-def _check_tables(folder: Path, file: Path, tables: Any) -> None:
+def _check_entry(file: Path, where: str, entry: Any, fields: Mapping[str, type]) -> None:
+    if not isinstance(entry, dict):
+        raise _damaged(file, f"the entry of {where} is not an object")
+    for key, kind in fields.items():
+        value = entry.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _damaged(file, f"{where} has no valid {key!r}")
+
+
+def _check_columns(file: Path, where: str, columns: list[Any]) -> None:
+    for column in columns:
+        path = column.get("path") if isinstance(column, dict) else None
+        if not (
+            isinstance(column, dict)
+            and isinstance(column.get("name"), str)
+            and isinstance(path, list)
+            and len(path) in (1, 2)
+            and all(isinstance(p, str) and p for p in path)
+        ):
+            raise _damaged(file, f"{where} has a column that is not a name and a path")
+
+
+def _check_parts(folder: Path, file: Path, where: str, entry: Mapping[str, Any]) -> None:
+    """A version-2 table: a folder inside the snapshot, holding the files listed, no two alike."""
+    inner = safe_file(folder, entry["folder"], where)
+    if not entry["files"]:
+        raise _damaged(file, f"{where} lists no files")
+    names: set[str] = set()
+    for part in entry["files"]:
+        _check_entry(file, f"a file of {where}", part, _FILE_FIELDS)
+        safe_file(inner, part["file"], where)
+        if part["file"].lower() in names:
+            raise _damaged(file, f"{where} lists the file {part['file'][:100]!r} twice")
+        names.add(part["file"].lower())
+    _check_columns(file, where, entry["columns"])
+
+
+def _check_tables(folder: Path, file: Path, tables: Any, version: int) -> None:
     if not isinstance(tables, dict):
         raise _damaged(file, "it lists no tables")
-    files: set[str] = set()
+    places: set[str] = set()
     for name, entry in tables.items():
-        if not isinstance(entry, dict):
-            raise _damaged(file, f"the entry of table {name[:100]!r} is not an object")
-        for key, kind in _TABLE_FIELDS.items():
-            value = entry.get(key)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise _damaged(file, f"table {name[:100]!r} has no valid {key!r}")
+        where = f"table {name[:100]!r}"
+        _check_entry(file, where, entry, _TABLE_FIELDS[version])
         if entry.get("kind", "table") not in KINDS:
-            raise _damaged(file, f"table {name[:100]!r} has an unknown kind")
-        safe_file(folder, entry["file"], f"table {name[:100]!r}")
-        if entry["file"].lower() in files:
-            raise _damaged(file, f"two tables share the file {entry['file'][:100]!r}")
-        files.add(entry["file"].lower())
+            raise _damaged(file, f"{where} has an unknown kind")
+        if version == 1:
+            safe_file(folder, entry["file"], where)
+        else:
+            _check_parts(folder, file, where, entry)
+        place = entry["file" if version == 1 else "folder"]
+        if place.lower() in places:
+            raise _damaged(file, f"two tables share the {'file' if version == 1 else 'folder'} {place[:100]!r}")
+        places.add(place.lower())
 
 
 def _check_fields(file: Path, manifest: Mapping[str, Any]) -> None:
@@ -133,7 +174,7 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         )
     manifest = _load_json(file)
     _check_version(folder, file, manifest)
-    _check_tables(folder, file, manifest.get("tables"))
+    _check_tables(folder, file, manifest.get("tables"), manifest["format_version"])
     _check_fields(file, manifest)
     return manifest
 
@@ -152,8 +193,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     Examples
     --------
     >>> _ = client.snapshot(tmp / "snap", models=["project"])
-    >>> read_manifest(tmp / "snap")["tables"]["project"]["file"]
-    'project.parquet'
+    >>> read_manifest(tmp / "snap")["tables"]["project"]["folder"]
+    'project'
     """
     folder = as_folder(path)
     recover(folder)

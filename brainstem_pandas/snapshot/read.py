@@ -13,22 +13,23 @@ import pyarrow.parquet as pq
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError, close_names
 from brainstem_pandas.frames import LinkedFrames, Relation, arrow_frame
 from brainstem_pandas.frames.layout import table_name
+from brainstem_pandas.snapshot import columns
 from brainstem_pandas.snapshot.files import MANIFEST, sha256
 from brainstem_pandas.snapshot.files import folder as as_folder
 from brainstem_pandas.snapshot.manifest import read_manifest, safe_file
 
 
-def _checked_file(folder: Path, name: str, entry: Mapping[str, Any], verify: bool) -> Path:
-    file = safe_file(folder, entry.get("file"), f"table {name[:100]!r}")
+def _checked_file(folder: Path, name: str, entry: Mapping[str, Any], verify: bool, inner: Path) -> Path:
+    """The file ``entry`` names in ``inner`` (the snapshot folder, or a table's folder), checked against it."""
+    file = safe_file(inner, entry.get("file"), f"table {name[:100]!r}")
+    shown = file.relative_to(folder)
     if not file.is_file():
-        raise DamagedSnapshotError(
-            f"Snapshot {folder} is missing {file.name} (table {name!r}). Take the snapshot again."
-        )
+        raise DamagedSnapshotError(f"Snapshot {folder} is missing {shown} (table {name!r}). Take the snapshot again.")
     if verify:
         size, digest = file.stat().st_size, sha256(file)
         if digest != entry.get("sha256") or size != entry.get("bytes"):
             raise DamagedSnapshotError(
-                f"Snapshot {folder}: {file.name} (table {name!r}) does not match its "
+                f"Snapshot {folder}: {shown} (table {name!r}) does not match its "
                 f"checksum in {MANIFEST} (sha256 {digest[:12]}… != "
                 f"{str(entry.get('sha256'))[:12]}…); it was changed or damaged. "
                 "Take the snapshot again."
@@ -41,6 +42,41 @@ def _normal(kind: pa.DataType) -> pa.DataType:
     if pa.types.is_list(kind):
         return pa.list_(_normal(kind.value_type))
     return kind
+
+
+def _parquet(folder: Path, file: Path, rows: Any) -> pa.Table:
+    shown = file.relative_to(folder)
+    try:
+        table = pq.read_table(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {shown} is not a readable Parquet file ({exc}). Take the snapshot again."
+        ) from None
+    if table.num_rows != rows:
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: {shown} has {table.num_rows} rows; the manifest says {rows}. Take the snapshot again."
+        )
+    return table
+
+
+def _arrays(folder: Path, name: str, entry: Mapping[str, Any], verify: bool) -> dict[str, pa.ChunkedArray]:
+    """A table's flat columns: its one file (format version 1) or its folder's files (version 2)."""
+    if "folder" not in entry:
+        table = _parquet(folder, _checked_file(folder, name, entry, verify, folder), entry.get("rows"))
+        return dict(zip(table.column_names, table.columns))
+    inner = safe_file(folder, entry["folder"], f"table {name[:100]!r}")
+    parts = [_parquet(folder, _checked_file(folder, name, p, verify, inner), p["rows"]) for p in entry["files"]]
+    if sum(part.num_rows for part in parts) != entry["rows"]:
+        raise DamagedSnapshotError(
+            f"Snapshot {folder}: the files of table {name!r} do not add up to the {entry['rows']} rows its "
+            "manifest entry says. Take the snapshot again."
+        )
+    where = [(c["name"], c["path"]) for c in entry["columns"]]
+    table = pa.concat_tables(parts)
+    arrays = columns.flat_arrays(table, where)
+    if len(set(table.column_names)) != len({p[0] for _, p in where}) or len(arrays) != len(where):
+        raise KeyError("the files hold other columns than the manifest lists")
+    return arrays
 
 
 def read_table(
@@ -62,26 +98,13 @@ def read_table(
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else " Pass one of its tables."
         raise SnapshotError(f"Snapshot {folder} has no table {name!r}.{hint} It has: {', '.join(tables)}.")
     entry = tables[name]
-    file = _checked_file(folder, name, entry, verify)
     try:
-        table = pq.read_table(file)
-    except (pa.ArrowException, OSError) as exc:
-        raise DamagedSnapshotError(
-            f"Snapshot {folder}: {file.name} is not a readable Parquet file ({exc}). Take the snapshot again."
-        ) from None
-    if table.num_rows != entry.get("rows"):
-        raise DamagedSnapshotError(
-            f"Snapshot {folder}: {file.name} has {table.num_rows} rows; the manifest "
-            f"says {entry.get('rows')}. Take the snapshot again."
-        )
-    arrays = {
-        n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c for n, c in zip(table.column_names, table.columns)
-    }
-    try:
+        arrays = _arrays(folder, name, entry, verify)
+        arrays = {n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c for n, c in arrays.items()}
         return arrow_frame(arrays, indexed=entry.get("kind", "table") == "table")
-    except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:  # a file that is not one of ours
+    except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:  # files that are not ours
         raise DamagedSnapshotError(
-            f"Snapshot {folder}: {file.name} (table {name!r}) is not laid out as a snapshot table "
+            f"Snapshot {folder}: the files of table {name!r} are not laid out as a snapshot table "
             f"({type(exc).__name__}: {str(exc)[:200]}). Take the snapshot again."
         ) from None
 

@@ -16,13 +16,16 @@ import pyarrow.parquet as pq
 
 from brainstem_pandas._version import __version__
 from brainstem_pandas.errors import BrainstemError
-from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Relation, arrow_frame
+from brainstem_pandas.frames import CastFailed, FrameBuilder, Layout, LinkedFrames, Plan, Relation, arrow_frame
 from brainstem_pandas.frames.layout import INDEX, split_table_name
-from brainstem_pandas.snapshot import files
-from brainstem_pandas.snapshot.files import MANIFEST, file_name, fsync, os_problem, sha256
+from brainstem_pandas.snapshot import columns, files
+from brainstem_pandas.snapshot.files import MANIFEST, folder_name, fsync, os_problem, part_name, sha256
 from brainstem_pandas.snapshot.manifest import FORMAT, FORMAT_VERSION, load_manifest
+from brainstem_pandas.snapshot.read import read_snapshot
 
 METADATA_KEY = b"brainstem_pandas"
+ROWS_PER_FILE = 1_000_000
+"""Rows in one Parquet file of a table at most (batches are never split): a larger table spans several files."""
 _SCRATCH = ".spill"
 
 
@@ -59,7 +62,7 @@ class SnapshotWriter:
     >>> with SnapshotWriter(tmp / "snap", server=sandbox.url, portal="private", primary="session") as w:
     ...     w.builder.add_records("session", [{"id": "s1", "name": "first"}, {"id": "s2", "name": "second"}])
     ...     manifest = w.commit()
-    >>> manifest["tables"]["session"]["rows"], (tmp / "snap" / "session.parquet").is_file()
+    >>> manifest["tables"]["session"]["rows"], (tmp / "snap" / "session" / "part-0.parquet").is_file()
     (2, True)
     """
 
@@ -107,41 +110,48 @@ class SnapshotWriter:
         return {**self._header(), "table": layout.name, "kind": layout.kind, "query": self.queries.get(model)}
 
     def _write_table(self, layout: Layout, name: str) -> dict[str, Any]:
-        file = self.tmp / name
         plans = layout.plans()
         while True:
-            schema = pa.schema(
-                [(name, plan.target) for name, plan in plans.items()],
-                metadata={METADATA_KEY: json.dumps(self._provenance(layout)).encode()},
-            )
-            rows = 0
             try:
-                with pq.ParquetWriter(file, schema, compression="zstd") as writer:
-                    for batch in layout.batches(plans):
-                        if batch.num_rows:
-                            writer.write_batch(batch, row_group_size=batch.num_rows)
-                            rows += batch.num_rows
-                break
+                return self._write_parts(layout, name, plans)
             except CastFailed as failed:  # a text value that is no date after all: the column stays text
                 column = next(n for n, p in plans.items() if p.label == failed.column)
                 plans[column] = plans[column].fallback()
-        fsync(file)
+
+    def _write_parts(self, layout: Layout, name: str, plans: dict[str, Plan]) -> dict[str, Any]:
+        """One table's folder of Parquet files, in the file scheme of :mod:`~brainstem_pandas.snapshot.columns`."""
+        flat = pa.schema([(column, plan.target) for column, plan in plans.items()])
+        where = columns.paths(flat.names)
+        schema = columns.file_schema(flat, where)
+        provenance = {**self._provenance(layout), "columns": {n: list(p) for n, p in where.items()}}
+        schema = schema.with_metadata(
+            {METADATA_KEY: json.dumps(provenance).encode(), b"pandas": columns.pandas_metadata(schema)}
+        )
+        folder = self.tmp / name
+        if folder.exists():  # what a first try wrote before a column fell back to text
+            shutil.rmtree(folder)
+        folder.mkdir()
+        with _Parts(folder, schema) as parts:
+            for batch in layout.batches(plans):
+                if batch.num_rows:
+                    parts.write(columns.file_batch(batch, schema, where))
+        fsync(folder)
         return {
-            "file": file.name,
+            "folder": name,
             "kind": layout.kind,
-            "rows": rows,
-            "columns": column_types(schema, indexed=layout.kind == "table"),
-            "bytes": file.stat().st_size,
-            "sha256": sha256(file),
+            "rows": sum(part["rows"] for part in parts.done),
+            "bytes": sum(part["bytes"] for part in parts.done),
+            "files": parts.done,
+            "columns": column_types(flat, indexed=layout.kind == "table", paths=where),
         }
 
     def _write_tables(self, layouts: Iterable[Layout]) -> dict[str, Any]:
         tables: dict[str, Any] = {}
-        taken: set[str] = set()
+        taken = {MANIFEST}
         for layout in layouts:
-            name = file_name(layout.name)
-            while name.lower() in taken:  # two hashed names alike (or alike but for case): never one file
-                name = file_name(f"{layout.name}\0{len(taken)}")
+            name = folder_name(layout.name)
+            while name.lower() in taken:  # two hashed names alike (or alike but for case): never one folder
+                name = folder_name(f"{layout.name}\0{len(taken)}")
             taken.add(name.lower())
             tables[layout.name] = self._write_table(layout, name)
         return tables
@@ -169,6 +179,7 @@ class SnapshotWriter:
                 "primary": self.primary,
                 "queries": self.queries,
                 "skipped": self.skipped,
+                "scheme": columns.SCHEME,
                 "tables": tables,
                 "relations": [asdict(r) for r in (relations or {}).values()],
             }
@@ -185,12 +196,73 @@ class SnapshotWriter:
         return manifest
 
 
-def column_types(schema: pa.Schema, indexed: bool) -> list[dict[str, str]]:
-    """Each column's name, Arrow type and pandas dtype (as :func:`read_snapshot` gives it)."""
+def column_types(
+    schema: pa.Schema, indexed: bool, paths: Mapping[str, tuple[str, ...]] | None = None
+) -> list[dict[str, Any]]:
+    """Each flat column's name, Arrow type, pandas dtype (as :func:`read_snapshot` gives it) and path in the files."""
     empty = arrow_frame({f.name: pa.chunked_array([], type=f.type) for f in schema}, indexed=indexed)
     dtypes = {INDEX: str(empty.index.dtype)} if indexed else {}
     dtypes.update({str(name): str(dtype) for name, dtype in empty.dtypes.items()})
-    return [{"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]} for f in schema]
+    listed: list[dict[str, Any]] = []
+    for f in schema:
+        listed.append({"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]})
+        if paths is not None:
+            listed[-1]["path"] = list(paths[f.name])
+    return listed
+
+
+class _Parts:
+    """A table's Parquet files in its folder: a new file begun once one holds :data:`ROWS_PER_FILE` rows.
+
+    Each batch is one row group. A table with no rows still has one file, so
+    every engine finds its columns.
+    """
+
+    def __init__(self, folder: Path, schema: pa.Schema) -> None:
+        self.folder, self.schema = folder, schema
+        self.done: list[dict[str, Any]] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.file = folder / part_name(0)
+        self.rows = 0
+
+    def __enter__(self) -> "_Parts":
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, trace: Any) -> None:
+        if exc is not None:
+            if self.writer is not None:
+                self.writer.close()
+            return
+        if self.writer is None:
+            self._begin()
+        self._end()
+
+    def _begin(self) -> None:
+        self._end()
+        self.file = self.folder / part_name(len(self.done))
+        # No ARROW:schema copy (the Parquet types say it all, and it would repeat the metadata in base64):
+        # the metadata goes in the footer once, as plain key-value pairs.
+        self.writer = pq.ParquetWriter(self.file, self.schema.remove_metadata(), compression="zstd", store_schema=False)
+        self.writer.add_key_value_metadata(self.schema.metadata)
+        self.rows = 0
+
+    def _end(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.close()
+        self.writer = None
+        fsync(self.file)
+        size, digest = self.file.stat().st_size, sha256(self.file)
+        self.done.append({"file": self.file.name, "rows": self.rows, "bytes": size, "sha256": digest})
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Write one batch as a row group, in a new file if the current one is full."""
+        full = self.rows > 0 and self.rows + batch.num_rows > ROWS_PER_FILE
+        if self.writer is None or full:
+            self._begin()
+        assert self.writer is not None
+        self.writer.write_batch(batch, row_group_size=batch.num_rows)
+        self.rows += batch.num_rows
 
 
 def write_frames(
@@ -214,7 +286,33 @@ def write_frames(
     """
     with SnapshotWriter(path, server=server, portal=portal, primary=frames.primary) as writer:
         writer.queries.update(queries or {})
-        layouts = [Layout.of_frame(name, "table", table.reset_index()) for name, table in frames.tables.items()]
-        layouts += [Layout.of_frame(name, "link", table) for name, table in frames.links.items()]
-        layouts += [Layout.of_frame(name, "child", table) for name, table in frames.children.items()]
-        return writer.commit(layouts, frames.relations)
+        return writer.commit(*_layouts(frames))
+
+
+def convert_snapshot(source: str | os.PathLike, target: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Rewrite a snapshot (e.g. one of format version 1) in the current format; ``target`` defaults to ``source``.
+
+    Every file is verified first; the server, portal, queries, skipped models and
+    start time are kept. Replacing ``source`` in place is atomic, as any snapshot.
+
+    Examples
+    --------
+    >>> _ = client.snapshot(tmp / "old", models=["project"])
+    >>> convert_snapshot(tmp / "old", tmp / "new")["format_version"] == FORMAT_VERSION
+    True
+    """
+    frames = read_snapshot(source)
+    old = frames.manifest or {}
+    path = source if target is None else target
+    with SnapshotWriter(path, server=old.get("server", ""), portal=old.get("portal", ""), primary=frames.primary) as w:
+        w.queries.update(old.get("queries", {}))
+        w.skipped.update(old.get("skipped", {}))
+        w.started = old.get("started", w.started)
+        return w.commit(*_layouts(frames))
+
+
+def _layouts(frames: LinkedFrames) -> tuple[list[Layout], Mapping[str, Relation]]:
+    layouts = [Layout.of_frame(name, "table", table.reset_index()) for name, table in frames.tables.items()]
+    layouts += [Layout.of_frame(name, "link", table) for name, table in frames.links.items()]
+    layouts += [Layout.of_frame(name, "child", table) for name, table in frames.children.items()]
+    return layouts, frames.relations

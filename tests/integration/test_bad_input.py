@@ -235,7 +235,7 @@ def furnish(ctx: Ctx) -> None:
 def damaged(ctx: Ctx) -> None:
     """A copy of the snapshot with one byte of a Parquet file flipped."""
     shutil.copytree(ctx.prev, ctx.tmp / "damaged")
-    file = ctx.tmp / "damaged" / "session.parquet"
+    file = ctx.tmp / "damaged" / "session" / "part-0.parquet"
     data = bytearray(file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     file.write_bytes(bytes(data))

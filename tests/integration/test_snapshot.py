@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import brainstem_pandas as bsp
 from brainstem_pandas import snapshot as snap
 from brainstem_pandas.errors import DamagedSnapshotError, SnapshotError
 from brainstem_pandas.frames import BATCH, FrameBuilder, TypeConflictWarning
+from brainstem_pandas.snapshot import write as snap_write
 
 ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = ["projects", "behaviors", "dataacquisition"]
@@ -112,16 +114,20 @@ def test_manifest_describes_the_snapshot(sandbox, full):
     path, manifest = full
     on_disk = json.loads((path / "manifest.json").read_text())
     assert on_disk == manifest
-    assert manifest["format"] == "brainstem-pandas-snapshot" and manifest["format_version"] == 1
+    assert manifest["format"] == "brainstem-pandas-snapshot" and manifest["format_version"] == snap.FORMAT_VERSION == 2
     assert manifest["package_version"] == bsp.__version__
+    assert manifest["scheme"] == snap.columns.SCHEME and "struct" in manifest["scheme"]["objects"]
     assert manifest["server"] == sandbox.url and manifest["portal"] == "private"
     assert manifest["started"] <= manifest["finished"]
     session = manifest["queries"]["session"]
     assert ["sort[]", "id"] in session["params"] and session["records"] == session["total"]
     for name, entry in manifest["tables"].items():
-        file = path / entry["file"]
-        assert entry["sha256"] == snap.sha256(file) and entry["bytes"] == file.stat().st_size
-        assert pq.ParquetFile(file).metadata.num_rows == entry["rows"]
+        assert sorted(os.listdir(path / entry["folder"])) == sorted(part["file"] for part in entry["files"])
+        for part in entry["files"]:
+            file = path / entry["folder"] / part["file"]
+            assert part["sha256"] == snap.sha256(file) and part["bytes"] == file.stat().st_size
+            assert pq.ParquetFile(file).metadata.num_rows == part["rows"]
+        assert entry["rows"] == sum(part["rows"] for part in entry["files"])
         frame = bsp.read_table(path, name)
         listed = {c["name"]: c["dtype"] for c in entry["columns"]}
         actual = {c: str(t) for c, t in frame.dtypes.items()}
@@ -132,16 +138,17 @@ def test_manifest_describes_the_snapshot(sandbox, full):
 
 def test_each_parquet_file_carries_its_provenance(sandbox, full):
     path, manifest = full
-    meta = json.loads(pq.read_schema(path / "session.parquet").metadata[b"brainstem_pandas"])
+    meta = json.loads(pq.read_schema(path / "session" / "part-0.parquet").metadata[b"brainstem_pandas"])
     assert meta["server"] == sandbox.url and meta["table"] == "session" and meta["kind"] == "table"
     assert meta["package_version"] == bsp.__version__ and meta["query"]["records"] > 0
-    link = json.loads(pq.read_schema(path / "session.projects.parquet").metadata[b"brainstem_pandas"])
+    assert meta["columns"]["extra_fields.trials"] == ["extra_fields", "trials"]
+    link = json.loads(pq.read_schema(path / "session.projects" / "part-0.parquet").metadata[b"brainstem_pandas"])
     assert link["kind"] == "link" and link["query"] == manifest["queries"]["session"]
 
 
 def test_no_secret_in_manifest_or_parquet_metadata(sandbox, full):
     path, _ = full
-    for file in path.iterdir():
+    for file in (f for f in path.rglob("*") if f.is_file()):
         text = file.read_bytes()
         assert sandbox.token.encode() not in text, file.name
         assert sandbox.password.encode() not in text, file.name
@@ -177,7 +184,7 @@ def test_spilling_builder_keeps_no_chunk_in_memory_and_writes_batches_as_row_gro
         assert batches >= 3 and len(list((writer.tmp / ".spill").rglob("*.arrow"))) >= 2 * batches
         writer.commit()
     # One row group per converted batch.
-    assert pq.ParquetFile(tmp_path / "s" / "session.parquet").metadata.num_row_groups == batches
+    assert pq.ParquetFile(tmp_path / "s" / "session" / "part-0.parquet").metadata.num_row_groups == batches
     assert not (tmp_path / "s" / ".spill").exists()
     builder = FrameBuilder("session")
     builder.add_records("session", records)
@@ -225,11 +232,58 @@ def test_write_frames_round_trips_frames_held_in_memory(client, tmp_path):
     assert_same_frames(bsp.read_snapshot(tmp_path / "w"), lf)
 
 
+def test_a_large_table_spans_several_files_that_every_reader_takes_as_one(tmp_path, monkeypatch):
+    import duckdb
+    import polars as pl
+
+    monkeypatch.setattr(snap_write, "ROWS_PER_FILE", BATCH)  # the real bound is a million rows
+    records = _records(3 * BATCH + 10)
+    with snap.SnapshotWriter(tmp_path / "s", server="http://x", portal="private", primary="session") as writer:
+        for page in range(0, len(records), 100):  # converted a batch at a time, as pages arrive
+            writer.builder.add_records("session", records[page : page + 100])
+        manifest = writer.commit()
+    entry = manifest["tables"]["session"]
+    rows = [part["rows"] for part in entry["files"]]  # one converted batch (a few pages past BATCH) a file
+    assert len(rows) == 3 and sum(rows) == len(records) and max(rows) < BATCH + 100
+    assert sorted(os.listdir(tmp_path / "s" / "session")) == [f"part-{i}.parquet" for i in range(3)]
+    builder = FrameBuilder("session")
+    builder.add_records("session", records)
+    assert_same_frames(bsp.read_snapshot(tmp_path / "s"), builder.finish())
+    folder = tmp_path / "s" / "session"
+    assert ds.dataset(str(folder)).count_rows() == len(records) == len(pd.read_parquet(folder))
+    assert duckdb.sql(f"select count(*) from '{folder}/*.parquet'").fetchall() == [(len(records),)]
+    assert pl.scan_parquet(f"{folder}/*.parquet").select(pl.len()).collect().item() == len(records)
+
+
+V1 = ROOT / "tests" / "data" / "snapshot_v1"
+
+
+def test_a_format_1_snapshot_still_reads_and_converts_in_place(tmp_path):
+    from v1_records import RECORDS  # what brainstem-pandas 0.1.0 wrote tests/data/snapshot_v1 from
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TypeConflictWarning)  # "mixed" holds text and a number
+        builder = FrameBuilder("session")
+        builder.add_records("session", RECORDS)
+        want = builder.finish()
+    old = snap.read_manifest(V1)
+    assert old["format_version"] == 1 and "session.parquet" in os.listdir(V1)
+    assert_same_frames(bsp.read_snapshot(V1), want)
+    copy = tmp_path / "old"
+    shutil.copytree(V1, copy)
+    manifest = snap.convert_snapshot(copy)
+    assert manifest["format_version"] == snap.FORMAT_VERSION
+    assert (manifest["server"], manifest["started"]) == (old["server"], old["started"])
+    assert sorted(os.listdir(copy)) == sorted(["manifest.json", *(e["folder"] for e in manifest["tables"].values())])
+    assert_same_frames(bsp.read_snapshot(copy), want)
+    assert os.listdir(tmp_path) == ["old"]
+
+
 # -- atomicity -------------------------------------------------------------------------------
 
 
 def _state(path: Path) -> dict[str, bytes]:
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir())}
+    return {str(f.relative_to(path)): f.read_bytes() if f.is_file() else b"dir" for f in sorted(path.rglob("*"))}
 
 
 def _visible(folder: Path) -> list[str]:
@@ -308,7 +362,7 @@ def test_snapshot_replaces_a_previous_one_in_place(client, tmp_path):
     first = client.snapshot(path, models=["project"])
     second = client.snapshot(path, models=["project", "species"])
     assert json.loads((path / "manifest.json").read_text()) == second != first
-    assert "species.parquet" in os.listdir(path)
+    assert "species" in os.listdir(path) and "species.parquet" not in os.listdir(path)
     assert os.listdir(tmp_path) == ["snap"]
 
 
@@ -337,25 +391,23 @@ def test_snapshot_into_a_missing_parent_folder_creates_it(client, tmp_path):
 
 @pytest.fixture
 def copy(full, tmp_path):
-    import shutil
-
     path = tmp_path / "copy"
     shutil.copytree(full[0], path)
     return path
 
 
 def test_missing_file_is_named(copy):
-    (copy / "session.projects.parquet").unlink()
-    with pytest.raises(DamagedSnapshotError, match=r"missing session\.projects\.parquet"):
+    (copy / "session.projects" / "part-0.parquet").unlink()
+    with pytest.raises(DamagedSnapshotError, match=r"missing session\.projects/part-0\.parquet"):
         bsp.read_snapshot(copy)
 
 
 def test_altered_file_fails_its_checksum(copy):
-    file = copy / "session.parquet"
+    file = copy / "session" / "part-0.parquet"
     data = bytearray(file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     file.write_bytes(bytes(data))
-    with pytest.raises(DamagedSnapshotError, match=r"session\.parquet .*checksum"):
+    with pytest.raises(DamagedSnapshotError, match=r"session/part-0\.parquet .*checksum"):
         bsp.read_snapshot(copy)
 
 
@@ -412,28 +464,28 @@ def test_duckdb_reads_and_joins_the_snapshot(full):
 
     path, manifest = full
     con = duckdb.connect()
-    sessions = con.execute(f"select count(*) from read_parquet('{path / 'session.parquet'}')").fetchone()[0]
+    sessions = con.execute(f"select count(*) from read_parquet('{path / 'session' / '*.parquet'}')").fetchone()[0]
     assert sessions == manifest["tables"]["session"]["rows"]
     per_project = con.execute(f"""
         select p.name, count(*) as n
-        from read_parquet('{path / "session.projects.parquet"}') l
-        join read_parquet('{path / "project.parquet"}') p on p.id = l.project_id
+        from read_parquet('{path / "session.projects" / "*.parquet"}') l
+        join read_parquet('{path / "project" / "*.parquet"}') p on p.id = l.project_id
         group by p.name order by n desc""").fetchall()
     lf = bsp.read_snapshot(path)
     want = lf.merge("session", "projects").groupby("projects.name").size().sort_values(ascending=False)
     assert dict(per_project) == want.to_dict()
-    kind = con.execute(f"select typeof(date_time) from read_parquet('{path / 'session.parquet'}') limit 1")
+    kind = con.execute(f"select typeof(date_time) from read_parquet('{path / 'session' / '*.parquet'}') limit 1")
     assert kind.fetchone()[0] == "TIMESTAMP WITH TIME ZONE"
 
 
 def test_pyarrow_dataset_reads_the_snapshot_files(full):
     path, manifest = full
-    dataset = ds.dataset([str(path / "session.parquet")], format="parquet")
+    dataset = ds.dataset(str(path / "session"), format="parquet")
     table = dataset.to_table()
     assert table.num_rows == manifest["tables"]["session"]["rows"]
     assert table.schema.field("date_time").type == pa.timestamp("us", tz="UTC")
     assert table.schema.field("id").type == pa.string()
-    links = ds.dataset(str(path / "session.projects.parquet")).to_table()
+    links = ds.dataset(str(path / "session.projects")).to_table()
     assert set(links.column_names) == {"session_id", "project_id", "position"}
 
 

@@ -77,7 +77,7 @@ def home(tmp_path, monkeypatch) -> Path:
     other.mkdir()
     pq.write_table(pa.table({"x": [1, 2, 3]}), other / "data.parquet")
     (home / "notes.txt").write_text("keep me")
-    (home / "outside.parquet").write_bytes((home / "snap" / "session.parquet").read_bytes())
+    (home / "outside.parquet").write_bytes((home / "snap" / "session" / "part-0.parquet").read_bytes())
     monkeypatch.chdir(tmp_path)
     return home
 
@@ -91,6 +91,10 @@ def edit_manifest(home: Path, change: Callable[[dict], Any]) -> None:
 
 def set_entry(key: str, value: Any) -> Callable[[dict], None]:
     return lambda m: m["tables"]["session"].__setitem__(key, value)
+
+
+def set_part(key: str, value: Any) -> Callable[[dict], None]:
+    return lambda m: m["tables"]["session"]["files"][0].__setitem__(key, value)
 
 
 def fail(error: int, text: str = "") -> Callable[..., Any]:
@@ -138,8 +142,13 @@ class Case:
 
 
 def _symlink_out(home: Path, monkeypatch) -> None:
-    (home / "snap" / "session.parquet").unlink()
-    (home / "snap" / "session.parquet").symlink_to(home / "outside.parquet")
+    (home / "snap" / "session" / "part-0.parquet").unlink()
+    (home / "snap" / "session" / "part-0.parquet").symlink_to(home / "outside.parquet")
+
+
+def _folder_symlink_out(home: Path, monkeypatch) -> None:
+    os.rename(home / "snap" / "session", home / "moved")
+    (home / "snap" / "session").symlink_to(home / "moved")
 
 
 def _manifest_link(home: Path, monkeypatch) -> None:
@@ -149,7 +158,7 @@ def _manifest_link(home: Path, monkeypatch) -> None:
 
 
 def _newer(home: Path, monkeypatch) -> None:
-    edit_manifest(home, lambda m: m.__setitem__("format_version", 2))
+    edit_manifest(home, lambda m: m.__setitem__("format_version", manifest.FORMAT_VERSION + 1))
 
 
 def _other_server(home: Path, monkeypatch) -> None:
@@ -160,13 +169,17 @@ def _user_file_in_snapshot(home: Path, monkeypatch) -> None:
     (home / "snap" / "analysis.ipynb").write_text("{}")
 
 
+def _user_file_in_a_table_folder(home: Path, monkeypatch) -> None:
+    (home / "snap" / "session" / "notes.txt").write_text("keep me")
+
+
 def _truncate(home: Path, monkeypatch) -> None:
-    file = home / "snap" / "session.parquet"
+    file = home / "snap" / "session" / "part-0.parquet"
     file.write_bytes(file.read_bytes()[:100])
 
 
 def _replace(home: Path, monkeypatch) -> None:
-    pq.write_table(pa.table({"id": ["s9"], "name": ["forged"]}), home / "snap" / "session.parquet")
+    pq.write_table(pa.table({"id": ["s9"], "name": ["forged"]}), home / "snap" / "session" / "part-0.parquet")
 
 
 def _deep(home: Path, monkeypatch) -> None:
@@ -208,8 +221,11 @@ CASES = [
     Case("a-file", write_to("notes.txt"), SnapshotError, "Give a folder path"),
     Case("snapshot-holding-a-user-file", write_to("snap"), SnapshotError, "remove this one yourself",
          _user_file_in_snapshot),
+    Case("snapshot-with-a-user-file-in-a-table-folder", write_to("snap"), SnapshotError, "session/notes.txt",
+         _user_file_in_a_table_folder),
     Case("newer-format-folder", write_to("snap"), SnapshotError, CHOOSE, _newer),
     Case("snapshot-with-a-symlink-leading-out", write_to("snap"), SnapshotError, CHOOSE, _symlink_out),
+    Case("snapshot-with-a-table-folder-leading-out", write_to("snap"), SnapshotError, CHOOSE, _folder_symlink_out),
     Case("the-current-folder", lambda home: take("."), SnapshotError, "Give a new folder inside it",
          lambda home, monkeypatch: monkeypatch.chdir(home)),
     Case("home-~", lambda home: take("~"), SnapshotError, CHOOSE, _home_is),
@@ -230,19 +246,35 @@ CASES = [
          patched(Path, "mkdir", fail(errno.EROFS))),
     # -- reading: a manifest is untrusted input
     Case("file-named-../../etc/passwd", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "../../etc/passwd"))),
+         bad_manifest(set_part("file", "../../etc/passwd"))),
     Case("absolute-file-name", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "/etc/passwd"))),
+         bad_manifest(set_part("file", "/etc/passwd"))),
     Case("file-name-with-NUL", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(set_entry("file", "session.parquet\0.txt"))),
+         bad_manifest(set_part("file", "part-0.parquet\0.txt"))),
+    Case("folder-named-../..", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "../.."))),
+    Case("absolute-folder-name", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "/etc"))),
+    Case("folder-the-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(set_entry("folder", "manifest.json"))),
+    Case("no-files", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("files", []))),
+    Case("one-file-twice", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["files"].append(m["tables"]["session"]["files"][0]))),
+    Case("column-path-empty", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"][1].__setitem__("path", []))),
+    Case("column-path-not-in-the-file", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"][1].__setitem__("path", ["nosuch"]))),
+    Case("a-column-left-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session"]["columns"].pop())),
     Case("symlink-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _symlink_out),
+    Case("table-folder-leading-out", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _folder_symlink_out),
     Case("manifest-a-symlink", read("snap"), DamagedSnapshotError, "Give the folder of a snapshot", _manifest_link),
     Case("deeply-nested-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _deep),
     Case("huge-manifest", read("snap"), DamagedSnapshotError, TAKE_AGAIN, _huge),
     Case("tables-a-list", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m.__setitem__("tables", []))),
     Case("rows-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("rows", "2"))),
-    Case("file-a-number", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_entry("file", 7))),
+    Case("file-a-number", read("snap"), DamagedSnapshotError, TAKE_AGAIN, bad_manifest(set_part("file", 7))),
     Case("entry-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m["tables"].__setitem__("session", "session.parquet"))),
     Case("version-a-string", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
@@ -251,8 +283,8 @@ CASES = [
          bad_manifest(lambda m: m.__setitem__("relations", "x"))),
     Case("relation-of-wrong-types", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
          bad_manifest(lambda m: m["relations"][0].__setitem__("model", ["x"]))),
-    Case("two-tables-one-file", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
-         bad_manifest(lambda m: m["tables"]["session.projects"].__setitem__("file", "SESSION.parquet"))),
+    Case("two-tables-one-folder", read("snap"), DamagedSnapshotError, TAKE_AGAIN,
+         bad_manifest(lambda m: m["tables"]["session.projects"].__setitem__("folder", "SESSION"))),
     # -- reading: careless hands
     Case("read-a-file", read("notes.txt"), SnapshotError, "give the snapshot folder"),
     Case("read-another-tool's-parquet", read("other_tool"), DamagedSnapshotError, "pandas.read_parquet"),
@@ -290,7 +322,10 @@ def _fields(manifest: dict) -> list[tuple[str, ...]]:
     top = [(key,) for key in manifest]
     entry = [("tables", "session", key) for key in manifest["tables"]["session"]]
     relation = [("relations", 0, key) for key in manifest["relations"][0]]
-    return top + entry + relation + [("tables", "session"), ("relations", 0)]
+    part = [("tables", "session", "files", 0, key) for key in manifest["tables"]["session"]["files"][0]]
+    column = [("tables", "session", "columns", 1, key) for key in manifest["tables"]["session"]["columns"][1]]
+    inner = [("tables", "session", "files", 0), ("tables", "session", "columns", 1)]
+    return top + entry + relation + part + column + inner + [("tables", "session"), ("relations", 0)]
 
 
 def test_a_wrong_type_in_any_field_reads_fine_or_is_a_damaged_snapshot(tmp_path):
@@ -468,8 +503,9 @@ def test_table_names_from_a_hostile_server_become_safe_unique_files_and_read_bac
     in_memory = client.read_linked("session")
     assert len(server.seen) == 2  # one page for the snapshot, one for the read
     assert {f"session.{key}" for key in HOSTILE_KEYS} <= set(written["tables"])
-    names = [entry["file"] for entry in written["tables"].values()]
-    assert all(re.fullmatch(r"[a-z0-9._-]{1,100}\.parquet", n) and not n.startswith(".") for n in names)
+    names = [entry["folder"] for entry in written["tables"].values()]
+    assert all(re.fullmatch(r"[a-z0-9._-]{1,100}", n) and not n.startswith(".") for n in names)
+    assert all(os.listdir(tmp_path / "snap" / n) == ["part-0.parquet"] for n in names)
     assert len({n.lower() for n in names}) == len(names)  # unique on a case-insensitive file system too
     assert all(n.split(".")[0].split("-")[0] not in ("con", "nul", "aux") for n in names)
     assert sorted(os.listdir(tmp_path)) == ["snap"]
@@ -478,3 +514,50 @@ def test_table_names_from_a_hostile_server_become_safe_unique_files_and_read_bac
     assert list(back.to_dict()) == list(in_memory.to_dict())  # exactly the original table names
     for name, frame in in_memory.to_dict().items():
         pd.testing.assert_frame_equal(back.to_dict()[name], frame, obj=repr(name))
+
+
+# -- column names from a hostile server --------------------------------------------------------
+
+PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ODD_KEYS = ["a.b", "", "k" * 300, "Trials", "trials", "tri als", "1st", "a-b", "a_b", "é", "a\x00b", "$x", "nest"]
+ODD_RECORDS = [
+    {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "name": "s1",
+        "Name": "shouted",  # a field alike but for case: Spark and DuckDB would take it for ``name``
+        "we ird": 1,
+        "": "empty name",
+        "extra_fields": {**{key: i for i, key in enumerate(ODD_KEYS)}, "nest": {"k": [1, 2]}},
+    },
+    {"id": "00000000-0000-0000-0000-000000000002", "name": "s2", "extra_fields": {}},
+    {"id": "00000000-0000-0000-0000-000000000003", "name": "s3", "extra_fields": None},
+]
+
+
+def test_column_names_from_a_hostile_server_need_no_quoting_and_read_back_exactly(hostile, tmp_path):
+    import duckdb
+    from hostile import json_reply
+
+    server = hostile(lambda seen: json_reply({"sessions": ODD_RECORDS, "count": len(ODD_RECORDS)}))
+    client = bsp.connect(server.url, token="t" * 40, progress=False)
+    written = client.snapshot(tmp_path / "snap", models=["session"])
+    in_memory = client.read_linked("session")
+    back = bsp.read_snapshot(tmp_path / "snap")
+    for name, frame in in_memory.to_dict().items():
+        pd.testing.assert_frame_equal(back.to_dict()[name], frame, obj=repr(name))
+    schema = pq.read_schema(tmp_path / "snap" / "session" / "part-0.parquet")
+    struct = schema.field("extra_fields").type
+    for names in (schema.names, [f.name for f in struct]):
+        assert all(PLAIN.fullmatch(n) and len(n) <= 64 for n in names), names
+        assert len({n.lower() for n in names}) == len(names)  # unique ignoring case, as Spark and DuckDB match
+    assert len(struct) == len(ODD_KEYS)  # one field per key, "nest" (an object) held as its JSON text
+    listed = {c["name"]: c["path"] for c in written["tables"]["session"]["columns"]}
+    assert listed["extra_fields.Trials"] == ["extra_fields", "Trials"] and listed["name"] == ["name"]
+    assert listed["extra_fields.trials"][1].startswith("trials_") and listed["Name"][0].startswith("Name_")
+    assert set(listed) == {"id", *in_memory["session"].columns}
+    # Every key selects unquoted in DuckDB, and holds what the record sent.
+    select = ", ".join(f"extra_fields.{listed[f'extra_fields.{key}'][1]}" for key in ODD_KEYS[:-1])
+    got = duckdb.sql(f"select {select} from '{tmp_path}/snap/session/*.parquet' order by id").fetchall()
+    assert got == [tuple(range(len(ODD_KEYS) - 1)), (None,) * (len(ODD_KEYS) - 1), (None,) * (len(ODD_KEYS) - 1)]
+    nest = duckdb.sql(f"select extra_fields.nest from '{tmp_path}/snap/session/*.parquet' order by id").fetchall()
+    assert json.loads(nest[0][0]) == {"k": [1, 2]} and nest[1:] == [(None,), (None,)]

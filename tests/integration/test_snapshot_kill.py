@@ -70,8 +70,8 @@ print(json.dumps(steps))
 
 
 def state(path: Path) -> dict[str, bytes]:
-    """Every file of a snapshot folder, by name."""
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir())}
+    """Every file of a snapshot folder (its tables' folders included), by path."""
+    return {str(f.relative_to(path)): f.read_bytes() if f.is_file() else b"dir" for f in sorted(path.rglob("*"))}
 
 
 def run_child(sb, path: Path, mode: str, kill_at: int = 0, when: str = "before") -> subprocess.CompletedProcess:
