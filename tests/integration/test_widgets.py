@@ -281,30 +281,65 @@ def test_empty_token_asks_for_one(sandbox):
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://www.brainstem.org", "www.brainstem.org"])
-def test_bad_url_is_said_plainly_and_the_token_cleared(sandbox, url):
+def test_bad_url_is_said_plainly_and_the_token_kept_for_the_next_try(sandbox, url):
     form = LoginForm(url)
     form.token.value = sandbox.token
     form.sign_in_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
     assert "is not a server address" in plain(form.error.value)
-    assert form.token.value == ""
+    assert form.url.value == url  # what was typed stays, to be corrected
+    assert form.token.value == sandbox.token  # the token was never judged: no need to paste it again
+    form.url.value = sandbox.url
+    form.sign_in_button.click()
+    form.wait(TIMEOUT)
+    assert form.client is not None and form.token.value == ""
     assert_no_secret(form, sandbox.token)
 
 
 @pytest.mark.parametrize("method", ["token", "password", "browser"])
 def test_unreachable_server_is_said_plainly(sandbox, method):
     url = f"http://127.0.0.1:{closed_port()}"
-    # Fewer retries than the default, which keeps trying for several seconds.
-    form = LoginForm(url, method=method, retry=bsp.RetryPolicy(attempts=2, backoff=0.01))
+    form = LoginForm(url, method=method)  # the default retries: a refused connection is tried twice
     form.token.value = sandbox.token
     form.email.value, form.password.value = sandbox.email, sandbox.password
     form.sign_in_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
-    assert f"Cannot reach a server at {url}" in plain(form.error.value)
-    assert form.sign_in_button.disabled is False
-    assert_no_secret(form, sandbox.token, sandbox.password)
+    said = plain(form.error.value)
+    assert f"Cannot reach a server at {url}" in said and "2 attempt(s)" in said and "connection was refused" in said
+    assert form.sign_in_button.disabled is False and form.url.value == url
+    assert form.token.value == (sandbox.token if method == "token" else "")  # kept to try again
+    assert_no_secret(form, sandbox.password)
+
+
+def test_the_form_links_the_token_page_and_labels_password_sign_in_legacy():
+    form = LoginForm("http://127.0.0.1:8123/")
+    labels = [label for label, _method in form.method.options]
+    assert labels == ["Personal access token", "Browser sign-in", "Email and password (legacy)"]
+    assert 'href="http://127.0.0.1:8123/private/users/tokens/"' in form.method_info.value
+    form.url.value = "https://www.brainstem.org"
+    assert 'href="https://www.brainstem.org/private/users/tokens/"' in form.method_info.value
+    form.method.value = "password"
+    assert "Legacy" in plain(form.method_info.value) and "two-factor" in plain(form.method_info.value)
+
+
+@pytest.mark.parametrize("method", ["token", "password"])
+def test_a_slow_sign_in_of_any_method_can_be_cancelled_and_its_outcome_is_dropped(make_sandbox, method):
+    slow = make_sandbox(latency_ms=1500)
+    handed: list[bsp.Client] = []
+    form = LoginForm(slow.url, method=method)
+    form.on_login(handed.append)
+    form.token.value, form.email.value, form.password.value = slow.token, slow.email, slow.password
+    form.sign_in_button.click()
+    assert form.cancel_button.disabled is False
+    form.cancel_button.click()
+    assert form.sign_in_button.disabled is False and form.cancel_button.disabled is True
+    assert "cancelled" in plain(form.status.value) and form.client is None
+    form.token.value, form.password.value = slow.token, slow.password
+    form.sign_in_button.click()  # free at once: a second try does not wait for the first
+    form.wait(TIMEOUT)
+    assert form.client is not None and handed == [form.client]  # the abandoned sign-in handed nothing on
 
 
 # -- LoginForm: email and password ------------------------------------------------------------
@@ -401,7 +436,7 @@ def test_browser_sign_in_can_be_cancelled(quick):
     form.cancel_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
-    assert "cancelled" in plain(form.error.value)
+    assert "cancelled" in plain(form.status.value) and form.sign_in_button.disabled is False
 
 
 # -- errors inside callbacks --------------------------------------------------------------
