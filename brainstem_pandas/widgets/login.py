@@ -190,29 +190,22 @@ class LoginForm(widgets.VBox):
             description="Remember me (save the token on this computer, only you can read it)",
             layout=wide(),
         )
-        self.device_info = widgets.HTML()
-        self.method_info = widgets.HTML()
+        self.device_info, self.method_info = widgets.HTML(), widgets.HTML()
         self.sign_in_button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
         self.cancel_button = widgets.Button(description="Cancel", icon="times", disabled=True)
         self.status = widgets.HTML(value="Not signed in.")
         super().__init__(
             children=[
-                self.url,
-                self.method,
-                self.method_info,
-                self.token,
-                self.email,
-                self.password,
-                self.remember,
-                self.device_info,
+                *(self.url, self.method, self.method_info, self.token, self.email, self.password),
+                *(self.remember, self.device_info),
                 widgets.HBox([self.sign_in_button, self.cancel_button]),
                 self.status,
                 self.error,
             ],
             layout=widgets.Layout(width="100%"),
         )
-        self.method.observe(guarded(self.error, self._show_method), names="value")
-        self.url.observe(guarded(self.error, self._show_method), names="value")
+        for control in (self.method, self.url):  # the hint names the method and links the server's token page
+            control.observe(guarded(self.error, self._show_method), names="value")
         self.sign_in_button.on_click(guarded(self.error, self._on_sign_in))
         self.cancel_button.on_click(guarded(self.error, self._on_cancel))
         self._show_method()
