@@ -646,8 +646,15 @@ def test_include_sort_and_the_output(client):
     shown = plain(builder.output.value)
     for name, frame in result.to_dict().items():
         assert re.search(rf"{re.escape(name)} {len(frame):,}\b", shown)  # every table's row count
-    assert f"session: first 5 of {len(expected):,}" in shown
-    assert result["session"]["name"].iloc[0] in shown  # the head of the table
+    # One grid per table, in a tab each, and the plot of the primary table last.
+    views = builder.results
+    assert list(views.tabs.titles) == [*result.to_dict(), "Plot: session"]
+    for name, frame in result.to_dict().items():
+        grid = views.grids[name]
+        assert len(grid.df) == len(frame) and list(grid.df.columns)[: frame.index.nlevels] != []
+    assert list(views.grids["session"].df["id"]) == list(expected.index)  # in the order read, id first
+    plot = views.tabs.children[-1]
+    assert isinstance(plot, widgets.Image) and plot.value[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_generated_code_gives_the_same_result(client):
@@ -810,3 +817,67 @@ def test_export_errors_are_shown(client, tmp_path):
     explorer.wait(TIMEOUT)
     assert "it is a file" in plain(explorer.error.value)
     assert "not written" in plain(explorer.export_status.value)
+
+
+# -- QueryBuilder: live counts, a builder waiting for its sign-in -------------------------------
+
+
+def test_the_status_counts_records_of_the_total_and_retries_during_a_load(make_sandbox):
+    flaky = make_sandbox(faults={"503": 0.5}, seed=3)
+    client = bsp.connect(flaky.url, token=flaky.token, progress=False, retry=bsp.RetryPolicy(attempts=20, backoff=0.0))
+    builder = builder_for(client, "session")
+    said: list[str] = []
+    builder.status.observe(lambda change: said.append(plain(change["new"])), names="value")
+    builder.load(wait=True, timeout=TIMEOUT)
+    total = len(builder.result["session"])
+    steps = [s for s in said if s.startswith("Loading… ") and " of " in s]
+    assert steps, said
+    counts = [int(re.search(r"Loading… ([\d,]+) of", s).group(1).replace(",", "")) for s in steps]
+    assert counts == sorted(counts) and counts[-1] == total
+    assert all(f"of {total:,} sessions" in s and "records/s" in s for s in steps)
+    retried = sum(client.transport.retries.values())
+    assert retried > 0 and f"; {retried:,} retr" in steps[-1]
+
+
+def test_a_builder_given_a_sign_in_form_waits_for_it(sandbox):
+    form = LoginForm(sandbox.url)
+    builder = QueryBuilder(form)
+    assert builder.client is None and builder.result is None and builder.code.startswith("# Sign in first")
+    assert "Sign in first" in plain(builder.children[0].value)
+    builder.load_button.click()  # nothing to load yet: said in the widget, not raised
+    form.token.value = sandbox.token
+    form.sign_in(wait=True, timeout=TIMEOUT)
+    assert builder.client is form.client and builder.model.value == "project"
+    builder.load(wait=True, timeout=TIMEOUT)
+    assert len(builder.result["project"]) == len(form.client.read("project", progress=False))
+
+
+def _downloads(markup: str) -> dict[str, bytes]:
+    """The files the download links of ``markup`` hold, by the name the browser saves them as."""
+    import base64
+
+    links = re.findall(r'<a download="([^"]+)" href="data:[^;]+;base64,([^"]*)"', markup)
+    return {html.unescape(name): base64.b64decode(data) for name, data in links}
+
+
+def test_exports_are_offered_as_browser_downloads(client, tmp_path):
+    import io
+    import zipfile
+
+    explorer = Explorer(client)
+    explorer.builder.model.value = "session"
+    explorer.builder.includes["projects"].value = True
+    explorer.snapshot_path.value = str(tmp_path / "snap")
+    explorer.write_snapshot(wait=True, timeout=TIMEOUT)
+    files = _downloads(explorer.downloads.value)
+    assert list(files) == ["snap.zip"]
+    archive = zipfile.ZipFile(io.BytesIO(files["snap.zip"]))
+    on_disk = sorted(p for p in (tmp_path / "snap").rglob("*") if p.is_file())
+    assert sorted(archive.namelist()) == sorted(f"snap/{p.relative_to(tmp_path / 'snap')}" for p in on_disk)
+    assert all(archive.read(f"snap/{p.relative_to(tmp_path / 'snap')}") == p.read_bytes() for p in on_disk)
+
+    explorer.builder.load(wait=True, timeout=TIMEOUT)
+    explorer.csv_folder.value = str(tmp_path / "csv")
+    paths = explorer.write_csv()
+    files = _downloads(explorer.downloads.value)
+    assert files == {p.name: p.read_bytes() for p in paths} and "session.projects.csv" in files
