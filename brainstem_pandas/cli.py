@@ -32,6 +32,7 @@ from brainstem_pandas.client import Client
 from brainstem_pandas.connection import connect, login, logout, server_url
 from brainstem_pandas.demo import summary
 from brainstem_pandas.errors import ConfigurationError
+from brainstem_pandas.progress import overall_progress
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction) -> None:
@@ -232,7 +233,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
     """Write a snapshot and print a table of what it holds."""
     client = _client(args)
     filters = parse_scoped_filters(args.filter)
-    manifest = client.snapshot(args.out, models=args.models, include=parse_include(args.include), filters=filters)
+    names = args.models or client.readable_models(args.portal)
+    with overall_progress(len(names), "snapshot", disable=args.quiet):  # one bar for all; each model's passes
+        manifest = client.snapshot(args.out, models=args.models, include=parse_include(args.include), filters=filters)
     print(summary(manifest, args.out))
     return 0
 
