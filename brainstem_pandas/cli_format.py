@@ -25,6 +25,8 @@ environment:
   BRAINSTEM_URL        server root (default https://www.brainstem.org)
   BRAINSTEM_TOKEN      personal access token (also read: BRAINSTEM_API_TOKEN, the official CLI's name)
   token file           ~/.config/brainstem/token, written by `brainstem-pandas login` (mode 0600)
+sign-in: a personal access token (BRAINSTEM_TOKEN) or the browser sign-in (`brainstem-pandas login`); email and
+  password is a legacy method (servers with two-factor sign-in, such as brainstem.org, refuse it), from Python only.
 A token is never taken from the command line, where other users could read it in the process list."""
 
 # The library's advice names Python calls; from the shell the same advice is a command or a variable.

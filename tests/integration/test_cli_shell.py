@@ -59,6 +59,7 @@ def test_version_and_help_with_defaults_and_environment(tmp_path):
     assert "(default: 8)" in text and "(default: private)" in text and "(default: csv)" in text
     assert "BRAINSTEM_URL" in text and "BRAINSTEM_TOKEN" in text and "brainstem-pandas login" in text
     assert "--limit N" in text
+    assert "personal access token (BRAINSTEM_TOKEN) or the browser sign-in" in text and "legacy" in text
 
 
 def test_models_lists_name_app_list_key_and_portals(tmp_path):
