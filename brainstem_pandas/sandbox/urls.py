@@ -7,9 +7,10 @@ from brainstem_pandas.sandbox.api import root, views
 urlpatterns = [
     path("sandbox/health/", views.health),
     path("brainmaps/v1/", include("brainstem_pandas.sandbox.brainmaps.urls")),
+    path("", include("brainstem_pandas.sandbox.api.urls")),
+    # Last: /api/token/ and the other fixed paths above take precedence over /api/{portal}/.
     path("api/", root.api_root),  # the API roots answer an index, as DRF's do (the printed API URL)
     path("api/<str:portal>/", root.portal_root),
-    path("", include("brainstem_pandas.sandbox.api.urls")),
 ]
 
 handler404 = views.json_404

@@ -31,13 +31,14 @@ RETRIED_ERRORS = (
 UNREACHABLE_ATTEMPTS = 2
 # What to check, per way of not reaching a server (the key is what :func:`unreachable` returns).
 UNREACHABLE_ADVICE = {
-    "the connection was refused": "nothing answers at this host and port: check the port in the server URL, "
-    "and that the server (or the sandbox) is running",
-    "the server's name could not be resolved": "check the spelling of the host in the server URL "
-    "(https://www.brainstem.org), and your network or DNS",
-    "no connection could be made": "check the host in the server URL and your network connection",
-    "the TLS (https) handshake failed": "check the scheme (https:// for brainstem.org, http:// for a sandbox on "
-    "this computer), the computer's clock and its CA certificates (a proxy that rewrites https breaks it too)",
+    "the connection was refused": "nothing answers at this host and port: check the server URL (its port) and "
+    "that the server (or the sandbox) is running",
+    "the server's name could not be resolved": "check the server URL (the spelling of its host, e.g. "
+    "https://www.brainstem.org) and your network or DNS",
+    "no connection could be made": "check the server URL and your network connection",
+    "the TLS (https) handshake failed": "check the server URL's scheme (https:// for brainstem.org, http:// for a "
+    "sandbox on this computer), the computer's clock and its CA certificates (a proxy that rewrites https breaks "
+    "it too)",
 }
 
 

@@ -296,7 +296,8 @@ class LoginForm(widgets.VBox):
         try:
             url = check_url(typed)
         except ConfigurationError:
-            self._restore(token)
+            if safe_url(typed) == typed:  # a mistyped address: keep the token; one with a password in it: not
+                self._restore(token)
             raise
         job = self._job_for(self.method.value, url, token, password, self._job.cancelled)
         if job is None:

@@ -27,3 +27,9 @@ def test_a_portal_root_lists_every_model_of_the_portal_and_each_link_answers(san
 def test_an_unknown_portal_root_is_a_json_404(sandbox, anon):
     answer = anon.get(f"{sandbox.url}/api/super/", timeout=60)
     assert answer.status_code == 404 and "Not found" in answer.json()["detail"]
+
+
+def test_the_fixed_paths_under_api_still_answer(sandbox, anon):
+    # /api/{portal}/ comes last: /api/token/ is the legacy token endpoint, not a portal.
+    answer = anon.post(f"{sandbox.url}/api/token/", json={"username": sandbox.email, "password": "wrong"}, timeout=60)
+    assert answer.status_code in (400, 401)

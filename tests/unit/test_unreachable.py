@@ -30,9 +30,9 @@ def unknown_name() -> requests.ConnectionError:
 @pytest.mark.parametrize(
     "failure, said, advice",
     [
-        (refused, "the connection was refused", "check the port in the server URL"),
-        (unknown_name, "the server's name could not be resolved", "check the spelling of the host"),
-        (lambda: requests.exceptions.SSLError("certificate verify failed"), "TLS", "scheme"),
+        (refused, "the connection was refused", "check the server URL (its port)"),
+        (unknown_name, "the server's name could not be resolved", "the spelling of its host"),
+        (lambda: requests.exceptions.SSLError("certificate verify failed"), "TLS", "check the server URL's scheme"),
     ],
 )
 def test_an_unreachable_server_gets_two_tries_and_says_what_to_check(failure, said, advice):
