@@ -321,3 +321,18 @@ def models() -> "pd.DataFrame":
             }
         )
     return pd.DataFrame(rows).set_index("model")
+
+
+# Where a signed-in user creates a personal access token, relative to the server root (docs/api.md).
+TOKEN_PAGE = "private/users/tokens/"
+
+
+def token_page(server: str) -> str:
+    """The page of ``server`` where a signed-in user creates a personal access token.
+
+    Examples
+    --------
+    >>> token_page("https://www.brainstem.org/")
+    'https://www.brainstem.org/private/users/tokens/'
+    """
+    return server.rstrip("/") + "/" + TOKEN_PAGE

@@ -6,6 +6,8 @@
 ``brainstem-pandas diff A B``         what changed between two snapshots
 ``brainstem-pandas read MODEL``       one model (filtered) as CSV, JSON or Parquet
 ``brainstem-pandas nwb SESSION_ID``   one session's metadata as an NWB file (``--out``) or YAML (``--yaml``)
+``brainstem-pandas models``           every model: name, app, list key, portals
+``brainstem-pandas login``            sign in through the browser and save the token; ``logout`` forgets it
 
 ``snapshot`` and ``read`` connect like :func:`brainstem_pandas.connect`: ``--url``
 or ``BRAINSTEM_URL``, a token from ``BRAINSTEM_TOKEN`` or the token cache file
@@ -25,10 +27,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from brainstem_pandas._version import __version__
+from brainstem_pandas.cli_format import Parser, models_table, run_guarded
 from brainstem_pandas.client import Client
-from brainstem_pandas.connection import connect
+from brainstem_pandas.connection import connect, login, logout, server_url
 from brainstem_pandas.demo import summary
-from brainstem_pandas.errors import BrainstemError, ConfigurationError
+from brainstem_pandas.errors import ConfigurationError
+from brainstem_pandas.progress import overall_progress
 from brainstem_pandas.sandbox.config import ENVELOPES
 
 
@@ -102,6 +107,13 @@ def _snapshot_parser(sub: argparse._SubParsersAction) -> None:
         metavar="[MODEL:]RELATION",
         help="relations to include: with every model, or MODEL:RELATION for one, e.g. session:projects",
     )
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="[MODEL:]FIELD.OP=VALUE",
+        help="repeatable; for every model, or MODEL:FIELD.OP=VALUE for one, e.g. session:name.icontains=rat",
+    )
     _connection(p)
 
 
@@ -129,9 +141,10 @@ def _read_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated fields, - for descending: --sort=-date_time,name",
     )
     p.add_argument("--include", nargs="+", default=None, help="relations to read along (needs --out FOLDER)")
-    p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
+    p.add_argument("--format", default="csv", choices=["csv", "parquet", "json"], help="output format")
     p.add_argument("--out", default=None, help="file (folder with --include); default: standard output")
     p.add_argument("--snapshot", default=None, help="answer from this snapshot folder, offline")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N records (only the pages needed)")
     _connection(p)
 
 
@@ -158,6 +171,15 @@ def run_nwb(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(nwb.metadata_yaml(metadata))
     return 0
+
+
+def _account_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("login", help="sign in through the browser (device flow) and save the token for later runs")
+    p.add_argument("--url", default=None, help="server root (default: BRAINSTEM_URL or https://www.brainstem.org)")
+    p.add_argument("--no-browser", action="store_true", help="only print the link and the code, open no browser")
+    p = sub.add_parser("logout", help="forget the token `login` saved")
+    p = sub.add_parser("models", help="every model: name, app, list key and the portals that list it")
+    p.add_argument("--portal", default=None, choices=["private", "public"], help="only the models of this portal")
 
 
 def parse_filters(items: Sequence[str]) -> dict[str, Any]:
@@ -218,10 +240,37 @@ def _client(args: argparse.Namespace) -> Client:
     return connect(args.url, portal=args.portal, workers=args.workers, progress=not args.quiet)
 
 
+def parse_scoped_filters(items: Sequence[str]) -> dict[str, Any] | None:
+    """``--filter`` of ``snapshot``: for every model, or ``MODEL:FIELD.OP=VALUE`` for one.
+
+    Examples
+    --------
+    >>> parse_scoped_filters(["session:name.icontains=rat", "subject:sex=M"])
+    {'session': {'name.icontains': 'rat'}, 'subject': {'sex': 'M'}}
+    >>> parse_scoped_filters(["is_public=true"])
+    {'is_public': 'true'}
+    """
+    if not items:
+        return None
+    scoped = [item for item in items if ":" in item.partition("=")[0]]
+    if not scoped:
+        return parse_filters(items)
+    if len(scoped) != len(items):
+        raise ConfigurationError("--filter: give every filter as MODEL:FIELD.OP=VALUE, or none of them.")
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        model, _, rest = item.partition(":")
+        out.setdefault(model, {}).update(parse_filters([rest]))
+    return out
+
+
 def run_snapshot(args: argparse.Namespace) -> int:
     """Write a snapshot and print a table of what it holds."""
     client = _client(args)
-    manifest = client.snapshot(args.out, models=args.models, include=parse_include(args.include))
+    filters = parse_scoped_filters(args.filter)
+    names = args.models or client.readable_models(args.portal)
+    with overall_progress(len(names), "snapshot", disable=args.quiet):  # one bar for all; each model's passes
+        manifest = client.snapshot(args.out, models=args.models, include=parse_include(args.include), filters=filters)
     print(summary(manifest, args.out))
     return 0
 
@@ -268,7 +317,8 @@ def run_read(args: argparse.Namespace) -> int:
             _write(frame, args.format, folder / f"{name}.{args.format}", name)
         print(f"Wrote {len(lf.to_dict())} tables to {folder}", file=sys.stderr)
         return 0
-    frame = client.read(args.model, filters=filters, sort=sort)
+    # limit= only when given: the option is read by Client.read (pages fetched only as far as needed).
+    frame = client.read(args.model, filters=filters, sort=sort, **({} if args.limit is None else {"limit": args.limit}))
     _write(frame, args.format, Path(args.out) if args.out else None, args.model)
     if args.out:
         print(f"Wrote {len(frame):,} {args.model} records to {args.out}", file=sys.stderr)
@@ -392,24 +442,47 @@ def run_demo(args: argparse.Namespace) -> int:
     return demo(sessions=args.sessions, out=args.out)
 
 
+def run_login(args: argparse.Namespace) -> int:
+    """Sign in through the browser and save the token where ``connect()`` (and the official tools) find it."""
+    url = server_url(args.url)
+    login(url, remember=True, open_browser=not args.no_browser)
+    print(f"Signed in to {url}; the token is saved (readable only by you) for later commands.", file=sys.stderr)
+    return 0
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    """Forget the saved token."""
+    from brainstem_pandas.auth import token_file
+
+    removed = logout()
+    print(f"{'Removed' if removed else 'No saved token at'} {token_file()}.", file=sys.stderr)
+    if os.environ.get("BRAINSTEM_TOKEN") or os.environ.get("BRAINSTEM_API_TOKEN"):
+        print("BRAINSTEM_TOKEN (or BRAINSTEM_API_TOKEN) is still set in this shell: unset it too.", file=sys.stderr)
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """Print every catalogued model (of ``--portal``)."""
+    print(models_table(args.portal))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``brainstem-pandas``."""
-    parser = argparse.ArgumentParser(prog="brainstem-pandas", description="BrainSTEM metadata into pandas.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="brainstem-pandas", description="BrainSTEM metadata into pandas.")
+    parser.add_argument("--version", action="version", version=f"brainstem-pandas {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _sandbox_parser(sub)
     _demo_parser(sub)
     _snapshot_parser(sub)
     _diff_parser(sub)
     _read_parser(sub)
     _nwb_parser(sub)
+    _account_parsers(sub)
     args = parser.parse_args(argv)
     handlers = {"sandbox": run_sandbox, "demo": run_demo, "snapshot": run_snapshot, "diff": run_diff, "read": run_read}
-    handlers["nwb"] = run_nwb
-    try:
-        return handlers[args.command](args)
-    except BrainstemError as exc:
-        print(f"brainstem-pandas {args.command}: {exc}", file=sys.stderr)
-        return 1
+    handlers.update({"login": run_login, "logout": run_logout, "models": run_models, "nwb": run_nwb})
+    return run_guarded(args.command, lambda: handlers[args.command](args))
 
 
 if __name__ == "__main__":

@@ -139,14 +139,28 @@ class AuthenticationError(BrainstemError):
 
 
 class TransportError(BrainstemError):
-    """The server could not be reached or the connection broke, after all retries."""
+    """The server could not be reached or the connection broke, after all retries.
 
-    def __init__(self, method: str, url: str, reason: str, attempts: int = 1) -> None:
-        super().__init__(
-            f"{method} {url} failed after {attempts} attempt(s): {truncate(reason)}. "
-            "Check the server URL and your network, then try again."
-        )
-        self.method, self.url, self.attempts = method, url, attempts
+    Attributes
+    ----------
+    unreachable : bool
+        True when the server could not be reached at all (refused, unknown name, TLS failure):
+        the message then says so first, and what to check.
+    """
+
+    def __init__(self, method: str, url: str, reason: str, attempts: int = 1, *, advice: str = "") -> None:
+        if advice:
+            text = (
+                f"The server cannot be reached: {method} {url} failed after {attempts} attempt(s): "
+                f"{truncate(reason)}. {advice[:1].upper()}{advice[1:]}."
+            )
+        else:
+            text = (
+                f"{method} {url} failed after {attempts} attempt(s): {truncate(reason)}. "
+                "Check the server URL and your network, then try again."
+            )
+        super().__init__(text)
+        self.method, self.url, self.attempts, self.unreachable = method, url, attempts, bool(advice)
 
 
 class ResponseError(BrainstemError):

@@ -305,16 +305,10 @@ class Walk:
             page.records = [records[i] for i in kept]
 
     def __iter__(self) -> Iterator[Page]:
-        from tqdm.auto import tqdm
+        from brainstem_pandas.progress import walk_bar  # one overall bar over many walks, retries shown
 
-        bar = tqdm(
-            total=None,
-            unit=" records",
-            desc=self.description or None,
-            disable=not self.progress,
-            leave=True,
-            dynamic_ncols=True,
-        )
+        retried = getattr(self.transport, "retries", {})
+        bar = walk_bar(self.description, disable=not self.progress, retries=lambda: sum(retried.values()))
         pages = self._pages()
         try:
             for page in pages:

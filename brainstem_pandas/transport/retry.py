@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3.exceptions
 
 from brainstem_pandas.errors import TransportError
 
@@ -22,6 +25,60 @@ RETRIED_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+# Tries for a server that cannot be reached at all (refused, unknown name, TLS failure): a second
+# try rides out a blip; more only make a mistyped address slow to report (eight took 16 s).
+UNREACHABLE_ATTEMPTS = 2
+# What to check, per way of not reaching a server (the key is what :func:`unreachable` returns).
+UNREACHABLE_ADVICE = {
+    "the connection was refused": "nothing answers at this host and port: check the server URL (its port) and "
+    "that the server (or the sandbox) is running",
+    "the server's name could not be resolved": "check the server URL (the spelling of its host, e.g. "
+    "https://www.brainstem.org) and your network or DNS",
+    "no connection could be made": "check the server URL and your network connection",
+    "the TLS (https) handshake failed": "check the server URL's scheme (https:// for brainstem.org, http:// for a "
+    "sandbox on this computer), the computer's clock and its CA certificates (a proxy that rewrites https breaks "
+    "it too)",
+}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (its arguments, urllib3's ``reason``, cause and context), at most 32."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack and len(seen) < 32:
+        item = stack.pop()
+        if any(item is s for s in seen):
+            continue
+        seen.append(item)
+        inner = [getattr(item, "reason", None), item.__cause__, item.__context__, *item.args]
+        stack.extend(i for i in inner if isinstance(i, BaseException))
+    return seen
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """How the server could not be reached at all (a key of :data:`UNREACHABLE_ADVICE`), or None.
+
+    A reset, a timeout or a cut-off answer is None: the server was there, and may answer a retry.
+
+    Examples
+    --------
+    >>> unreachable(requests.exceptions.SSLError("certificate verify failed"))
+    'the TLS (https) handshake failed'
+    >>> unreachable(requests.ConnectionError("Connection reset by peer")) is None
+    True
+    """
+    causes = _causes(exc)
+    kinds = (
+        ((requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError), "the TLS (https) handshake failed"),
+        ((urllib3.exceptions.NameResolutionError, socket.gaierror), "the server's name could not be resolved"),
+        ((ConnectionRefusedError,), "the connection was refused"),
+        ((urllib3.exceptions.NewConnectionError,), "no connection could be made"),
+    )
+    for types, kind in kinds:
+        if any(isinstance(cause, types) for cause in causes):
+            return kind
+    return None
 
 
 @dataclass(frozen=True)

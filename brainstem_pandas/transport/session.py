@@ -26,10 +26,13 @@ from brainstem_pandas.transport.retry import (
     IDEMPOTENT,
     MAX_PACED,
     RETRIED_ERRORS,
+    UNREACHABLE_ADVICE,
+    UNREACHABLE_ATTEMPTS,
     RetryPolicy,
     Tries,
     server_wait,
     stop_if_cancelled,
+    unreachable,
 )
 from brainstem_pandas.transport.secret import Secret
 
@@ -49,6 +52,7 @@ class Fault:
 
     name: str
     text: str
+    unreachable: str | None = None  # how the server could not be reached at all (retried less)
 
 
 def _reason(exc: Exception) -> str:
@@ -335,7 +339,7 @@ class Transport:
                 response, sent = self._send(method, url, params, payload)
         except RETRIED_ERRORS as exc:
             # Named as requests names them (our CutShort is a ChunkedEncodingError, and so on).
-            fault = Fault(_reason(exc), str(exc))
+            fault = Fault(_reason(exc), str(exc), unreachable(exc))
         except TooLarge as exc:
             too_large = str(exc)
         if too_large:
@@ -376,9 +380,12 @@ class Transport:
             tries.paced += 1
         else:
             tries.attempt += 1
+        attempts = self.retry.attempts
+        if isinstance(failure, Fault) and failure.unreachable:
+            attempts = min(attempts, UNREACHABLE_ATTEMPTS)
         if (
             not retryable
-            or tries.attempt >= self.retry.attempts
+            or tries.attempt >= attempts
             or tries.paced > MAX_PACED
             or tries.waited + delay > self.retry.max_wait
         ):
@@ -426,5 +433,13 @@ class Transport:
                 url,
                 f"the answer was cut short or garbled on {attempts} attempt(s) ({failure.text}); "
                 "try again later, and tell the server's admins if it persists",
+            )
+        if failure.unreachable:
+            raise TransportError(
+                method,
+                url,
+                f"{failure.unreachable} ({failure.name}: {failure.text})",
+                attempts,
+                advice=UNREACHABLE_ADVICE[failure.unreachable],
             )
         raise TransportError(method, url, f"{failure.name}: {failure.text}", attempts)

@@ -12,6 +12,7 @@ from brainstem_pandas.client import Client
 from brainstem_pandas.errors import ConfigurationError
 from brainstem_pandas.frames.export import write_tables
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, wide
+from brainstem_pandas.widgets.downloads import MAX_DOWNLOAD, download_link, zip_folder
 from brainstem_pandas.widgets.login import OK_STYLE, LoginForm
 from brainstem_pandas.widgets.query import QueryBuilder
 
@@ -84,6 +85,7 @@ class Explorer(widgets.VBox):
             description="Write CSV files", icon="file", layout=widgets.Layout(width="auto")
         )
         self.export_status = widgets.HTML()
+        self.downloads = widgets.HTML()  # the files written, as browser downloads
         export = widgets.VBox(
             [
                 widgets.HTML(
@@ -94,6 +96,7 @@ class Explorer(widgets.VBox):
                 widgets.HTML("<b>CSV files</b>, one per table of the loaded result"),
                 widgets.HBox([self.csv_folder, self.csv_button]),
                 self.export_status,
+                self.downloads,
                 self.error,
             ],
             layout=widgets.Layout(width="100%"),
@@ -144,9 +147,9 @@ class Explorer(widgets.VBox):
             self.wait(timeout)
 
     def _snapshot(self, query: dict[str, Any], path: str) -> None:
-        assert self.builder is not None
+        client = self._need_builder()._need_client()
         try:
-            manifest = self.builder.client.snapshot(
+            manifest = client.snapshot(
                 path,
                 models=[query["model"]],
                 include=query["include"] or None,
@@ -163,6 +166,7 @@ class Explorer(widgets.VBox):
             f'<span style="{OK_STYLE}">✔ Snapshot written to {html.escape(str(path))}: '
             f"{len(tables)} tables, {rows:,} rows.</span>"
         )
+        self.downloads.value = _snapshot_download(Path(path).expanduser())
 
     def write_csv(self) -> list[Path]:
         """Write each table of the loaded result as a CSV file in the chosen folder; return the paths."""
@@ -179,6 +183,8 @@ class Explorer(widgets.VBox):
         self.export_status.value = (
             f'<span style="{OK_STYLE}">✔ {len(paths)} CSV files written to {html.escape(folder)}.</span>'
         )
+        links = "".join(download_link(path.name, path.read_bytes(), "text/csv") for path in paths)
+        self.downloads.value = f"Download: {links}"
         return paths
 
     def wait(self, timeout: float | None = None) -> None:
@@ -188,3 +194,15 @@ class Explorer(widgets.VBox):
         if self.builder is not None:
             self.builder.wait(timeout)
         self._job.wait(timeout)
+
+
+def _snapshot_download(folder: Path) -> str:
+    """A download link for the snapshot at ``folder``, zipped (or a line saying it is too large to offer)."""
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    if size > MAX_DOWNLOAD:  # said before zipping: a large snapshot is not read into memory for nothing
+        return (
+            f"<span>The snapshot ({size / 2**20:.0f} MiB) is too large to download through the notebook; "
+            f"it is on the server at {html.escape(str(folder))}.</span>"
+        )
+    link = download_link(f"{folder.name}.zip", zip_folder(folder), "application/zip", f"{folder.name}.zip (Parquet)")
+    return f"Download: {link}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import time
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -24,7 +25,7 @@ import traitlets
 
 from brainstem_pandas import catalog
 from brainstem_pandas.client import Client, ReadProgress
-from brainstem_pandas.errors import Cancelled, QueryError, UnknownNameError
+from brainstem_pandas.errors import Cancelled, ConfigurationError, QueryError, SnapshotError, UnknownNameError
 from brainstem_pandas.frames import LinkedFrames
 from brainstem_pandas.query import PORTALS, Query, encode_value
 from brainstem_pandas.widgets._common import Background, clear, error_area, guarded, narrow
@@ -35,8 +36,11 @@ from brainstem_pandas.widgets.filters import (
     value_kind,
     value_widget,
 )
+from brainstem_pandas.widgets.login import LoginForm
+from brainstem_pandas.widgets.results import ResultView, load_status
 
 HEAD_ROWS = 5
+WAITING = "<i>Sign in first (the sign-in form); the query builder appears here.</i>"
 __all__ = [
     "OPERATOR_LABELS",
     "FilterRow",
@@ -56,6 +60,14 @@ def _choose(dropdown: widgets.Dropdown, wanted: Any, what: str, model: str) -> N
     if wanted not in options:
         raise UnknownNameError(what, wanted, [str(o) for o in options], f" for a filter on {model}")
     dropdown.value = wanted
+
+
+def _retries(client: Client) -> int:
+    """Requests the client's transport has retried so far (0 offline: a snapshot is never retried)."""
+    try:
+        return sum(client.transport.retries.values())
+    except SnapshotError:
+        return 0
 
 
 def _sortable(field: catalog.Field) -> bool:
@@ -133,8 +145,9 @@ class QueryBuilder(widgets.VBox):
 
     Parameters
     ----------
-    client : Client
-        A connected client (or an offline :class:`~brainstem_pandas.SnapshotClient`).
+    client : Client or LoginForm
+        A connected client (or an offline :class:`~brainstem_pandas.SnapshotClient`), or a
+        :class:`LoginForm`: the builder then waits for its sign-in (and follows later ones).
 
     Attributes
     ----------
@@ -157,10 +170,17 @@ class QueryBuilder(widgets.VBox):
     True
     >>> print(builder.code)
     lf = client.read_linked("session", filters={"name.icontains": "mm"}, portal="private")
+
+    Before anyone signed in to the form it was given, the builder says so:
+
+    >>> waiting = QueryBuilder(LoginForm(sandbox.url))
+    >>> waiting.client is None, waiting.result, waiting.code
+    (True, None, '# Sign in first (the sign-in form); the code of the query appears here.')
     """
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
+    def __init__(self, client: Client | LoginForm) -> None:
+        form = client if isinstance(client, LoginForm) else None
+        self.client: Client | None = client.client if isinstance(client, LoginForm) else client
         self.result: LinkedFrames | None = None
         self.filters: list[FilterRow] = []
         self.includes: dict[str, widgets.Checkbox] = {}
@@ -168,10 +188,8 @@ class QueryBuilder(widgets.VBox):
         self._job = Background(self.error)
         self._quiet = False  # True while a batch of changes is made, so the code is rendered once
         self._switching = False  # True while the model list is replaced
-        self.portal = widgets.ToggleButtons(options=list(PORTALS), value=client.portal, description="Portal")
-        self.model = widgets.Dropdown(
-            options=self._model_options(client.portal), description="Model", layout=widgets.Layout(width="360px")
-        )
+        self.portal = widgets.ToggleButtons(options=list(PORTALS), value="private", description="Portal")
+        self.model = widgets.Dropdown(options=[], description="Model", layout=widgets.Layout(width="360px"))
         self.add_filter_button = widgets.Button(description="Add filter", icon="plus")
         self._filter_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.sort_field = widgets.Dropdown(description="Sort by", layout=widgets.Layout(width="300px"))
@@ -184,29 +202,38 @@ class QueryBuilder(widgets.VBox):
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
         self.status = widgets.HTML()
         self.code_view = widgets.HTML()
-        self.output = widgets.HTML()
-        super().__init__(
-            children=[
-                widgets.HBox([self.model, self.portal], layout=widgets.Layout(flex_flow="row wrap")),
-                widgets.HTML("<b>Filters</b>"),
-                self._filter_box,
-                self.add_filter_button,
-                widgets.HBox([self.sort_field, self.sort_descending]),
-                widgets.HTML("<b>Include related records</b>"),
-                self._include_box,
-                widgets.HBox(
-                    [self.load_button, self.cancel_button, self.progress, self.status],
-                    layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
-                ),
-                self.error,
-                widgets.HTML("<b>Python code</b> (paste into a cell to run the same query)"),
-                self.code_view,
-                self.output,
-            ],
-            layout=widgets.Layout(width="100%"),
-        )
+        self.results = ResultView()
+        self.output = self.results.counts  # the row counts of every table (the grids are in results)
+        self._controls = [
+            widgets.HBox([self.model, self.portal], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HTML("<b>Filters</b>"),
+            self._filter_box,
+            self.add_filter_button,
+            widgets.HBox([self.sort_field, self.sort_descending]),
+            widgets.HTML("<b>Include related records</b>"),
+            self._include_box,
+            widgets.HBox(
+                [self.load_button, self.cancel_button, self.progress, self.status],
+                layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+            ),
+            self.error,
+            widgets.HTML("<b>Python code</b> (paste into a cell to run the same query)"),
+            self.code_view,
+            self.results,
+        ]
+        super().__init__(children=[widgets.HTML(WAITING)], layout=widgets.Layout(width="100%"))
         self._wire()
-        self._model_changed()
+        if self.client is not None:
+            self.use(self.client)
+        if form is not None:
+            form.on_login(self._guard(self.use))
+
+    def use(self, client: Client) -> None:
+        """Build queries for ``client`` from now on (a sign-in of the form given calls this)."""
+        self.client = client
+        self.portal.value = client.portal
+        self._portal_changed()
+        self.children = self._controls
 
     def _wire(self) -> None:
         """Connect the controls to their callbacks, each guarded so that its errors show in the widget."""
@@ -226,6 +253,8 @@ class QueryBuilder(widgets.VBox):
     @property
     def spec(self) -> catalog.Model:
         """The catalog model chosen."""
+        if self.client is None or self.model.value is None:
+            raise ConfigurationError("Sign in first (the sign-in form); then choose a model.")
         return catalog.model(self.model.value)
 
     def query(self) -> dict[str, Any]:
@@ -259,6 +288,8 @@ class QueryBuilder(widgets.VBox):
     @property
     def code(self) -> str:
         """The ``client.read_linked(...)`` call that gives the same result as Load."""
+        if self.client is None:
+            return "# Sign in first (the sign-in form); the code of the query appears here."
         return python_code(self.query())
 
     def add_filter(self, field: str | None = None, operator: str | None = None, value: Any = None) -> FilterRow:
@@ -300,6 +331,8 @@ class QueryBuilder(widgets.VBox):
 
     # -- reacting to the controls --------------------------------------------------------
     def _model_options(self, portal: str) -> list[tuple[str, str]]:
+        if self.client is None:
+            return []
         names = self.client.readable_models(portal)
         apps = list(dict.fromkeys(catalog.model(n).app for n in names))
         ordered = sorted(names, key=lambda n: apps.index(catalog.model(n).app))  # stable: catalog order in an app
@@ -313,6 +346,8 @@ class QueryBuilder(widgets.VBox):
             self.model.options = options  # selects the first option
             if current in [value for _label, value in options]:
                 self.model.value = current
+            elif options and self.model.value is None:  # an empty list selects nothing when options arrive
+                self.model.value = options[0][1]
         finally:
             self._switching = False
         if self.model.value != current:
@@ -388,24 +423,27 @@ class QueryBuilder(widgets.VBox):
         self.result = result
         self.progress.bar_style = "success"
         self.status.value = f"Loaded {received:,} {html.escape(query['model'])} records."
-        self.output.value = summary_html(result)
+        self.results.show(result, query["model"])
 
     def _fetch(self, query: dict[str, Any]) -> tuple[LinkedFrames | None, int]:
         """``client.read_linked`` with the widget's progress and cancel; (None, records so far) when cancelled."""
         # Value first: lowering max first would clamp the old value, a spurious step of the bar.
         self.progress.value, self.progress.max, self.progress.bar_style = 0, 1, ""
         self.status.value = "Loading…"
-        received = [0]
+        received, client = [0], self._need_client()
+        retried, started = _retries(client), time.monotonic()
 
         def on_page(step: ReadProgress) -> None:
             received[0] = step.records
             self.progress.max = max(step.total or 0, step.records, 1)
             self.progress.value = step.records
+            seconds = time.monotonic() - started
+            self.status.value = load_status(step.model, step.records, step.total, _retries(client) - retried, seconds)
             if step.walk > 1:
-                self.status.value = f"Loading… (the pages did not add up; reading again, pass {step.walk})"
+                self.status.value += f" (the pages did not add up; reading again, pass {step.walk})"
 
         try:
-            result = self.client.read_linked(
+            result = client.read_linked(
                 query["model"],
                 include=query["include"],
                 filters=query["filters"],
@@ -418,6 +456,11 @@ class QueryBuilder(widgets.VBox):
         except Cancelled:
             return None, received[0]
         return result, received[0]
+
+    def _need_client(self) -> Client:
+        if self.client is None:
+            raise ConfigurationError("Sign in first (the sign-in form); then load.")
+        return self.client
 
     def _busy(self, busy: bool) -> None:
         self.load_button.disabled = busy

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import requests
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -108,7 +109,13 @@ def test_binder_files_install_what_the_package_and_notebooks_need():
         + wanted["optional-dependencies"]["widgets"]
         + wanted["optional-dependencies"]["nwb"]  # notebook 06
     )
-    listed = (binder / "requirements.txt").read_text()
-    for requirement in names:
-        name = re.split(r"[<>=!\[ ]", requirement, maxsplit=1)[0]
-        assert re.search(rf"^{re.escape(name)}\b", listed, flags=re.M | re.I), name
+    lines = [line for line in (binder / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    # A lock: every line one exact pin, every package once.
+    pins = dict(line.split("==", 1) for line in lines)
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]*==[\w.+!-]+", line) for line in lines), lines
+    assert len(pins) == len(lines)
+    for text in names:  # each of pyproject's requirements, pinned at a version it allows
+        requirement = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{name} (pyproject.toml) is not in binder/requirements.txt: run binder/lock.py"
+        assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} vs {text}"

@@ -111,7 +111,13 @@ def test_demo_snapshots_everything_and_prints_a_summary(tmp_path):
     manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
     assert heading and int(heading.group(1)) == len(manifest["tables"])
     assert int(heading.group(2).replace(",", "")) == sum(t["rows"] for t in manifest["tables"].values())
-    assert re.search(r"^session\s+table\s+210\s", out.stdout, flags=re.M)  # 7 of every 10 sessions
+    assert re.search(r"\bsession 210\b", out.stdout)  # 7 of every 10 sessions
     assert "Read back offline: 210 sessions" in out.stdout
+    assert "seeded 300 sessions; the demo user may see 210 of them" in out.stdout  # and why
+    assert "Next steps:" in out.stdout and "brainstem-pandas login" in out.stdout
+    assert len(out.stdout.splitlines()) < 45  # a short summary (the table of 48 models was 60 lines alone)
+    # One overall bar; each model's bar passes: cleared when done (a line of spaces), not left behind.
+    assert "snapshot: 100%" in out.stderr and " 48/48 " in out.stderr
+    assert len(re.findall(r"\n {20,}\x1b\[A", out.stderr)) >= 48
     rows = re.findall(r"^\S.*?\s{2,}(\d+)\s+\d{4}-\d\d-\d\d", out.stdout, flags=re.M)
     assert rows and sum(map(int, rows)) >= 210  # sessions per project cover every session

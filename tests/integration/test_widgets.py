@@ -281,30 +281,65 @@ def test_empty_token_asks_for_one(sandbox):
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://www.brainstem.org", "www.brainstem.org"])
-def test_bad_url_is_said_plainly_and_the_token_cleared(sandbox, url):
+def test_bad_url_is_said_plainly_and_the_token_kept_for_the_next_try(sandbox, url):
     form = LoginForm(url)
     form.token.value = sandbox.token
     form.sign_in_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
     assert "is not a server address" in plain(form.error.value)
-    assert form.token.value == ""
+    assert form.url.value == url  # what was typed stays, to be corrected
+    assert form.token.value == sandbox.token  # the token was never judged: no need to paste it again
+    form.url.value = sandbox.url
+    form.sign_in_button.click()
+    form.wait(TIMEOUT)
+    assert form.client is not None and form.token.value == ""
     assert_no_secret(form, sandbox.token)
 
 
 @pytest.mark.parametrize("method", ["token", "password", "browser"])
 def test_unreachable_server_is_said_plainly(sandbox, method):
     url = f"http://127.0.0.1:{closed_port()}"
-    # Fewer retries than the default, which keeps trying for several seconds.
-    form = LoginForm(url, method=method, retry=bsp.RetryPolicy(attempts=2, backoff=0.01))
+    form = LoginForm(url, method=method)  # the default retries: a refused connection is tried twice
     form.token.value = sandbox.token
     form.email.value, form.password.value = sandbox.email, sandbox.password
     form.sign_in_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
-    assert f"Cannot reach a server at {url}" in plain(form.error.value)
-    assert form.sign_in_button.disabled is False
-    assert_no_secret(form, sandbox.token, sandbox.password)
+    said = plain(form.error.value)
+    assert f"Cannot reach a server at {url}" in said and "2 attempt(s)" in said and "connection was refused" in said
+    assert form.sign_in_button.disabled is False and form.url.value == url
+    assert form.token.value == (sandbox.token if method == "token" else "")  # kept to try again
+    assert_no_secret(form, sandbox.password)
+
+
+def test_the_form_links_the_token_page_and_labels_password_sign_in_legacy():
+    form = LoginForm("http://127.0.0.1:8123/")
+    labels = [label for label, _method in form.method.options]
+    assert labels == ["Personal access token", "Browser sign-in", "Email and password (legacy)"]
+    assert 'href="http://127.0.0.1:8123/private/users/tokens/"' in form.method_info.value
+    form.url.value = "https://www.brainstem.org"
+    assert 'href="https://www.brainstem.org/private/users/tokens/"' in form.method_info.value
+    form.method.value = "password"
+    assert "Legacy" in plain(form.method_info.value) and "two-factor" in plain(form.method_info.value)
+
+
+@pytest.mark.parametrize("method", ["token", "password"])
+def test_a_slow_sign_in_of_any_method_can_be_cancelled_and_its_outcome_is_dropped(make_sandbox, method):
+    slow = make_sandbox(latency_ms=1500)
+    handed: list[bsp.Client] = []
+    form = LoginForm(slow.url, method=method)
+    form.on_login(handed.append)
+    form.token.value, form.email.value, form.password.value = slow.token, slow.email, slow.password
+    form.sign_in_button.click()
+    assert form.cancel_button.disabled is False
+    form.cancel_button.click()
+    assert form.sign_in_button.disabled is False and form.cancel_button.disabled is True
+    assert "cancelled" in plain(form.status.value) and form.client is None
+    form.token.value, form.password.value = slow.token, slow.password
+    form.sign_in_button.click()  # free at once: a second try does not wait for the first
+    form.wait(TIMEOUT)
+    assert form.client is not None and handed == [form.client]  # the abandoned sign-in handed nothing on
 
 
 # -- LoginForm: email and password ------------------------------------------------------------
@@ -401,7 +436,7 @@ def test_browser_sign_in_can_be_cancelled(quick):
     form.cancel_button.click()
     form.wait(TIMEOUT)
     assert form.client is None
-    assert "cancelled" in plain(form.error.value)
+    assert "cancelled" in plain(form.status.value) and form.sign_in_button.disabled is False
 
 
 # -- errors inside callbacks --------------------------------------------------------------
@@ -611,8 +646,15 @@ def test_include_sort_and_the_output(client):
     shown = plain(builder.output.value)
     for name, frame in result.to_dict().items():
         assert re.search(rf"{re.escape(name)} {len(frame):,}\b", shown)  # every table's row count
-    assert f"session: first 5 of {len(expected):,}" in shown
-    assert result["session"]["name"].iloc[0] in shown  # the head of the table
+    # One grid per table, in a tab each, and the plot of the primary table last.
+    views = builder.results
+    assert list(views.tabs.titles) == [*result.to_dict(), "Plot: session"]
+    for name, frame in result.to_dict().items():
+        grid = views.grids[name]
+        assert len(grid.df) == len(frame) and list(grid.df.columns)[: frame.index.nlevels] != []
+    assert list(views.grids["session"].df["id"]) == list(expected.index)  # in the order read, id first
+    plot = views.tabs.children[-1]
+    assert isinstance(plot, widgets.Image) and plot.value[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_generated_code_gives_the_same_result(client):
@@ -775,3 +817,67 @@ def test_export_errors_are_shown(client, tmp_path):
     explorer.wait(TIMEOUT)
     assert "it is a file" in plain(explorer.error.value)
     assert "not written" in plain(explorer.export_status.value)
+
+
+# -- QueryBuilder: live counts, a builder waiting for its sign-in -------------------------------
+
+
+def test_the_status_counts_records_of_the_total_and_retries_during_a_load(make_sandbox):
+    flaky = make_sandbox(faults={"503": 0.5}, seed=3)
+    client = bsp.connect(flaky.url, token=flaky.token, progress=False, retry=bsp.RetryPolicy(attempts=20, backoff=0.0))
+    builder = builder_for(client, "session")
+    said: list[str] = []
+    builder.status.observe(lambda change: said.append(plain(change["new"])), names="value")
+    builder.load(wait=True, timeout=TIMEOUT)
+    total = len(builder.result["session"])
+    steps = [s for s in said if s.startswith("Loading… ") and " of " in s]
+    assert steps, said
+    counts = [int(re.search(r"Loading… ([\d,]+) of", s).group(1).replace(",", "")) for s in steps]
+    assert counts == sorted(counts) and counts[-1] == total
+    assert all(f"of {total:,} sessions" in s and "records/s" in s for s in steps)
+    retried = sum(client.transport.retries.values())
+    assert retried > 0 and f"; {retried:,} retr" in steps[-1]
+
+
+def test_a_builder_given_a_sign_in_form_waits_for_it(sandbox):
+    form = LoginForm(sandbox.url)
+    builder = QueryBuilder(form)
+    assert builder.client is None and builder.result is None and builder.code.startswith("# Sign in first")
+    assert "Sign in first" in plain(builder.children[0].value)
+    builder.load_button.click()  # nothing to load yet: said in the widget, not raised
+    form.token.value = sandbox.token
+    form.sign_in(wait=True, timeout=TIMEOUT)
+    assert builder.client is form.client and builder.model.value == "project"
+    builder.load(wait=True, timeout=TIMEOUT)
+    assert len(builder.result["project"]) == len(form.client.read("project", progress=False))
+
+
+def _downloads(markup: str) -> dict[str, bytes]:
+    """The files the download links of ``markup`` hold, by the name the browser saves them as."""
+    import base64
+
+    links = re.findall(r'<a download="([^"]+)" href="data:[^;]+;base64,([^"]*)"', markup)
+    return {html.unescape(name): base64.b64decode(data) for name, data in links}
+
+
+def test_exports_are_offered_as_browser_downloads(client, tmp_path):
+    import io
+    import zipfile
+
+    explorer = Explorer(client)
+    explorer.builder.model.value = "session"
+    explorer.builder.includes["projects"].value = True
+    explorer.snapshot_path.value = str(tmp_path / "snap")
+    explorer.write_snapshot(wait=True, timeout=TIMEOUT)
+    files = _downloads(explorer.downloads.value)
+    assert list(files) == ["snap.zip"]
+    archive = zipfile.ZipFile(io.BytesIO(files["snap.zip"]))
+    on_disk = sorted(p for p in (tmp_path / "snap").rglob("*") if p.is_file())
+    assert sorted(archive.namelist()) == sorted(f"snap/{p.relative_to(tmp_path / 'snap')}" for p in on_disk)
+    assert all(archive.read(f"snap/{p.relative_to(tmp_path / 'snap')}") == p.read_bytes() for p in on_disk)
+
+    explorer.builder.load(wait=True, timeout=TIMEOUT)
+    explorer.csv_folder.value = str(tmp_path / "csv")
+    paths = explorer.write_csv()
+    files = _downloads(explorer.downloads.value)
+    assert files == {p.name: p.read_bytes() for p in paths} and "session.projects.csv" in files

@@ -5,8 +5,12 @@ of this interpreter with ``BRAINSTEM_URL`` pointing at the sandbox, so the sign-
 form starts on the sandbox's address. The test does what a user does in the page:
 paste the sandbox's access token and sign in, choose ``session``, add a filter
 (name contains some text), press Load, and read the row count the page shows; it
-must equal what ``bsp.connect(...).read`` gives for the same filter. A screenshot
-of the page is saved in the test's tmp_path (its path is printed; run with ``-s``).
+must equal what ``bsp.connect(...).read`` gives for the same filter. Then the result
+grid: its count of entries, a column sorted by clicking its header, and the cell read
+back; then the Export tab: CSV files written, and one downloaded through its link (the
+browser's download event), its bytes equal to the file on the server. Screenshots of the
+Explorer before and after loading are saved in ``<tmp_path>/screenshots`` (and copied
+to the folder ``BSP_SCREENSHOTS`` names, when set); their paths are printed (``-s``).
 
 Needs Debian's ``chromium`` (``/usr/bin/chromium``; ``playwright install`` is never
 used) and the Python packages ``voila``, ``playwright`` and ``ipykernel``. Without
@@ -18,8 +22,10 @@ Jupyter's config, data and runtime folders are temporary ones.
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 import requests
 from jupyter_env import isolated_jupyter
@@ -220,8 +227,10 @@ def test_explorer_in_a_browser_signs_in_filters_and_loads(request: pytest.Fixtur
 
     client = bsp.connect(sandbox.url, token=sandbox.token, progress=False)
     text = filter_text(client)
-    expected = len(client.read("session", filters={"name.icontains": text}))
+    want = client.read("session", filters={"name.icontains": text})
+    expected = len(want)
     assert expected > 0
+    earliest = want["date_time"].dropna().min().isoformat()  # the grid shows times as ISO text
 
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -235,14 +244,16 @@ def test_explorer_in_a_browser_signs_in_filters_and_loads(request: pytest.Fixtur
             aborted.append(route.request.url)
             route.abort()
 
-    screenshot = tmp_path / "explorer.png"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    csv_folder = tmp_path / "exported-csv"
     with voila(NOTEBOOK, {"BRAINSTEM_URL": sandbox.url}, tmp_path) as url, sync_playwright() as p:
         try:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         except PlaywrightError as exc:
             unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            context = browser.new_context(viewport={"width": 1280, "height": 1500})
             context.route("**/*", only_local)
             context.route_web_socket(lambda u: not is_local(u), lambda ws: ws.close())
             page = context.new_page()
@@ -272,6 +283,7 @@ def test_explorer_in_a_browser_signs_in_filters_and_loads(request: pytest.Fixtur
                 value.fill(text)
                 # The generated code shows the filter once the kernel has every change: only then Load.
                 wait_for(page, page.get_by_text(f'"name.icontains": "{text}"'), "The filter in the generated code")
+                page.screenshot(path=str(shots / "explorer-before-load.png"), full_page=True)
                 button(page, "Load").click()
 
                 status = wait_for(
@@ -281,7 +293,9 @@ def test_explorer_in_a_browser_signs_in_filters_and_loads(request: pytest.Fixtur
                 # The summary table: kind, table, rows.
                 summary = page.locator("tr").filter(has=page.locator("code", has_text=re.compile(r"^session$")))
                 rows = int(summary.first.locator("td").nth(2).inner_text().replace(",", ""))
-                page.screenshot(path=str(screenshot), full_page=True)
+                entries, first_time = check_grid(page)
+                page.screenshot(path=str(shots / "explorer-after-load.png"), full_page=True)
+                downloaded = download_csv(page, csv_folder)
             except BaseException:
                 failed = tmp_path / "explorer-failed.png"
                 try:
@@ -293,7 +307,57 @@ def test_explorer_in_a_browser_signs_in_filters_and_loads(request: pytest.Fixtur
         finally:
             browser.close()
 
-    print(f"\nscreenshot: {screenshot}")
+    keep_screenshots(shots)
     if aborted:
         print(f"aborted {len(aborted)} request(s) to other hosts: {sorted(set(aborted))}")
     assert (loaded, rows) == (expected, expected), f"filter name.icontains={text!r}"
+    assert entries == expected and first_time == earliest  # every record in the grid; sorted by the click
+    assert downloaded == (csv_folder / "session.csv").read_bytes()  # the download is the file written
+    frame = pd.read_csv(io.BytesIO(downloaded))
+    assert sorted(frame["id"]) == sorted(want.index)
+
+
+def check_grid(page: Any) -> tuple[int, str]:
+    """The session grid: its count of entries, and the first date_time cell once sorted by a header click."""
+    table = wait_for(page, page.locator("table.dataTable:visible"), "The result grid")
+    info = page.locator(".dt-info:visible")
+    if info.count():  # "Showing 1 to 10 of 57 entries"
+        entries = int(re.search(r"of ([\d,]+) entr", info.first.inner_text()).group(1).replace(",", ""))
+    else:  # itables leaves out the paging and the count when every row fits on one page
+        entries = table.locator("tbody tr").count()
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    column = headers.index("date_time")
+    # The sort arrows of the header (itables sorts on them, not on the whole header cell).
+    table.locator("thead th").nth(column).locator(".dt-column-order").click()  # ascending on the first click
+    sorted_header = table.locator("thead th").nth(column)
+    page.wait_for_function(
+        "th => th.getAttribute('aria-sort') === 'ascending' || th.classList.contains('dt-ordering-asc')",
+        arg=sorted_header.element_handle(),
+        timeout=ACTION_TIMEOUT,
+    )
+    first = table.locator("tbody tr").first.locator("td").nth(column).inner_text().strip()
+    return entries, first
+
+
+def download_csv(page: Any, folder: Path) -> bytes:
+    """On the Export tab: write the CSV files to ``folder``, then download session.csv through its link."""
+    page.locator(".lm-TabBar-tab:visible").filter(has_text=re.compile(r"^\s*Export\s*$")).click()
+    field = wait_for(page, page.get_by_label("Folder", exact=True).nth(1), "The CSV folder field")
+    field.fill(str(folder))
+    button(page, "Write CSV files").click()
+    link = wait_for(page, page.locator("a.bsp-download").filter(has_text=re.compile(r"^session\.csv ")), "A link")
+    with page.expect_download(timeout=ACTION_TIMEOUT) as event:
+        link.click()
+    download = event.value
+    assert download.suggested_filename == "session.csv"
+    return Path(download.path()).read_bytes()
+
+
+def keep_screenshots(shots: Path) -> None:
+    """Print where the screenshots are; copy them to BSP_SCREENSHOTS when it names a folder."""
+    target = os.environ.get("BSP_SCREENSHOTS", "").strip()
+    for shot in sorted(shots.glob("*.png")):
+        print(f"\nscreenshot: {shot}")
+        if target:
+            Path(target).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(shot, Path(target) / shot.name)
