@@ -2,8 +2,9 @@
 
 Run it with the project's virtual environment after changing the dependencies in pyproject.toml:
 ``.venv/bin/python binder/lock.py``. It walks the requirements of ``brainstem_pandas[sandbox,widgets,nwb]``
-(plus matplotlib, which the notebooks plot with, and DuckDB, which notebook 03 queries with) through the installed distributions' metadata, so the
-lock holds the whole closure, each at the exact version this environment resolved and tested.
+(plus matplotlib, which the notebooks plot with, and DuckDB, which notebook 03 queries with) through
+the installed distributions' metadata, so the lock holds the whole closure, each at the exact version
+this environment resolved and tested.
 """
 
 from __future__ import annotations
