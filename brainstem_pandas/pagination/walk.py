@@ -1,8 +1,13 @@
 """Walk every page of a list: the page plan, the concurrent window, and the check at the end.
 
-A :class:`Walk` fetches page one, asks its paginator for the plan of the rest,
-and then fetches the planned pages concurrently (a bounded window, yielded in
-page order) or, without a total, one after another. Each page's record ids go
+A :class:`Walk` fetches page one, lets its paginator adapt to the style the
+answer shows (a server paginating by page number although ``limit``/``offset``
+was asked re-plans by page, re-reading page one at the page size asked), asks
+for the plan of the rest, and then fetches the planned pages concurrently (a
+bounded window, yielded in page order). Without a total it *speculates*: the
+next ``workers`` pages are asked for together, and the walk ends at the first
+short (or empty) page, dropping the answers past it (at most one window of
+requests is wasted); with one worker, or next links, pages come one after another. Each page's record ids go
 to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
 duplicates and seam records and says at the end whether the pages add up.
 :func:`fetch_into` re-walks a bounded number of times when they do not, then
@@ -23,8 +28,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Generator, Iterable, Iterator, Protocol, TypeVar
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import BrainstemError, ConfigurationError, PaginationError, ResponseError, locate
-from brainstem_pandas.pagination.page import Page, split_answer
+from brainstem_pandas.errors import (
+    BrainstemError,
+    ConfigurationError,
+    NotFoundError,
+    PaginationError,
+    ResponseError,
+    locate,
+)
+from brainstem_pandas.pagination.page import Page, envelope_pages, split_answer
 from brainstem_pandas.pagination.paginators import PageRequest, Paginator
 from brainstem_pandas.pagination.seams import SeamLedger, Tally, record_key
 from brainstem_pandas.transport import Transport, origin
@@ -176,7 +188,7 @@ class Walk:
         self.slots = threading.BoundedSemaphore(workers)
         # Set when the consumer stops: requests not yet sent are not sent, retries are not made.
         self.stopped = threading.Event()
-        self.tally = Tally(SeamLedger(paginator.overlap))
+        self.tally = Tally(SeamLedger(paginator.overlap), wanted=paginator.records)
 
     # -- figures (see Tally) ------------------------------------------------------
     @property
@@ -205,6 +217,7 @@ class Walk:
 
     # -- fetching -----------------------------------------------------------------
     def _fetch(self, number: int, request: PageRequest) -> Page:
+        asked = self.paginator.asked(request)
         try:
             if request.url is not None:  # a next link holds every parameter itself
                 body = self.transport.get(self._own(request.url), slots=self.slots, cancel=self.stopped)
@@ -212,10 +225,37 @@ class Walk:
                 params = self.params + list(request.params.items())
                 body = self.transport.get(self.url, params=params, slots=self.slots, cancel=self.stopped)
             records, related, total, next_url = split_answer(body, self.records_key, self.url)
+        except NotFoundError as exc:
+            if number and self.paginator.missing_is_end:  # "Invalid page.": the list ends before this page
+                return Page(number, [], asked=asked)
+            locate(exc, f"Page {number + 1} ({request.describe()})")
+            raise
         except BrainstemError as exc:
             locate(exc, f"Page {number + 1} ({request.describe()})")
             raise
-        return Page(number, records, related, total, next_url, len(records))
+        per_page = envelope_pages(body)[1]
+        return Page(number, records, related, total, next_url, len(records), asked, per_page)
+
+    def _use(self, paginator: Paginator) -> None:
+        """Walk on with ``paginator`` (before any page is counted)."""
+        self.paginator = paginator
+        self.tally.seams.overlap = paginator.overlap
+
+    def _first(self) -> tuple[Page, PageRequest]:
+        """Page one, read again in the server's own style when its answer shows it ignored the one asked."""
+        request = self.paginator.first_request()
+        first = self._fetch(0, request)
+        adapted = self.paginator.adapt(first)
+        if adapted is None:
+            return first, request
+        self._use(adapted)  # e.g. limit/offset ignored: page numbers, page one re-read at the size asked
+        request = adapted.first_request()
+        first = self._fetch(0, request)
+        capped = adapted.adapt(first)
+        if capped is not None:  # the server capped the page size: page one already has that size
+            self._use(capped)
+            first.asked = capped.page_size
+        return first, request
 
     def _own(self, link: str) -> str:
         """``link`` if it is on this walk's server; a next link elsewhere is refused."""
@@ -260,15 +300,17 @@ class Walk:
                 return
 
     def _pages(self) -> Generator[Page, None, None]:
-        """Page one, then the rest: planned and concurrent, planned one by one, or link by link."""
-        first_request = self.paginator.first_request()
-        first = self._fetch(0, first_request)
+        """Page one, then the rest: planned and concurrent, speculative windows, one by one, or link by link."""
+        first, first_request = self._first()
         yield first
         if first.total is not None and first.raw_count >= first.total > 0:
             return  # page one holds everything announced (a server ignoring the page size): nothing to plan
-        plan = self.paginator.plan(first)
-        if plan is None or first.total is None:
-            yield from self._sequential(first, first_request)
+        if self.paginator.records is not None and first.raw_count >= self.paginator.records:
+            return  # page one holds every record wanted
+        total = first.total
+        plan = self.paginator.plan(first) if total is not None else None
+        if plan is None or total is None:
+            yield from self._unplanned(first, first_request)
             return
         # The plan is lazy: only the pages up to the cap are ever made, and fewer are sent when the walk halts.
         capped = itertools.islice(plan, self.max_pages - 1)
@@ -276,7 +318,25 @@ class Walk:
             yield from (self._fetch(n, r) for n, r in enumerate(capped, start=1))
         else:
             yield from Window(self._fetch, capped, self.workers * 2, self.stopped)
-        if self.paginator.planned(first.total) > self.max_pages:
+        if self.paginator.planned(total) > self.max_pages:
+            self.tally.halted = self._capped()
+
+    def _unplanned(self, first: Page, request: PageRequest) -> Iterator[Page]:
+        """The pages after ``first`` with no total: speculative windows when concurrent, else one by one."""
+        guesses = self.paginator.speculate(first) if self.workers > 1 and first.raw_count else None
+        if guesses is None or first.raw_count < first.asked:
+            yield from self._sequential(first, request)
+        else:
+            yield from self._speculative(guesses)
+
+    def _speculative(self, guesses: Iterator[PageRequest]) -> Iterator[Page]:
+        """Pages without a total, ``workers`` at a time, in order, up to the first short page (and no further)."""
+        capped = itertools.islice(guesses, self.max_pages - 1)
+        for page in Window(self._fetch, capped, self.workers, self.stopped):
+            yield page
+            if page.raw_count < page.asked or not page.raw_count:
+                return  # the end: closing the window abandons the pages asked for past it
+        if next(guesses, None) is not None:
             self.tally.halted = self._capped()
 
     def _halt(self, page: Page) -> str | None:
@@ -287,7 +347,7 @@ class Walk:
                 "again): the server repeats its pages (it may ignore the page parameters, or its next link "
                 "may point back), so the walk stopped"
             )
-        total, size = self.expected, self.paginator.page_size
+        total, size = self.expected, page.asked
         planned = self.paginator.planned(total) if total is not None else 0
         if page.number < planned - 1 and page.raw_count < size:
             return (
@@ -324,6 +384,8 @@ class Walk:
                     bar.refresh()
                 bar.update(len(page.records))
                 yield page
+                if self.tally.enough():
+                    break  # every record wanted is in: nothing more is asked for
                 if self.tally.halted or (reason := self._halt(page)) is None:
                     continue
                 self.tally.halted = reason
