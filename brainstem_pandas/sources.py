@@ -264,17 +264,17 @@ class HttpSource:
 
     def _check(self, done: Walk, query: Query, options: ReadOptions) -> tuple[Callable[[], Walked], str] | None:
         """The check walk a finished walk needs, and how it is compared (None: its seams prove it)."""
-        by_id = all(key.lstrip("-") == "id" for key in query.sort)
+        by_id, known = all(key.lstrip("-") == "id" for key in query.sort), done.expected
         if done.paginator.overlap == 0 or (options.limit is not None and not by_id):
             if done.pages <= 1:
                 return None  # one answer is one consistent look at the list
-            # The same pages again, in the style the server turned out to use.
-            return lambda: self._walk(done.url, done.params, query.spec, options, done.paginator), "same"
+            # The same pages again, in the style the server turned out to use, all asked for at once.
+            return lambda: self._walk(done.url, done.params, query.spec, options, done.paginator, known), "same"
         if by_id:
             return None
         # Same filters, no include (only ids are compared), in an order no edit can change.
         ids = [(k, v) for k, v in query.params if k != "sort[]" and k != "include[]"] + [("sort[]", "id")]
-        return lambda: self._walk(done.url, ids, query.spec, options), "contains"
+        return lambda: self._walk(done.url, ids, query.spec, options, None, known), "contains"
 
     def _walk(
         self,
@@ -283,6 +283,7 @@ class HttpSource:
         spec: catalog.Model,
         options: ReadOptions,
         paginator: Paginator | None = None,
+        known: int | None = None,
     ) -> Walk:
         return Walk(
             self.transport,
@@ -295,6 +296,7 @@ class HttpSource:
             progress=options.progress,
             description=spec.name,
             max_pages=options.max_pages,
+            known=known,
         )
 
     def url_walk(

@@ -111,6 +111,11 @@ class Paginator(ABC):
         """Requests of the pages after ``first`` when no total is known (sent until a short page), or None."""
         return None
 
+    def every(self, total: int) -> Iterator[PageRequest] | None:
+        """Requests of every page, the first included, for a total known beforehand (None: plan from page one)."""
+        plan = self.plan(Page(0, [], total=total))
+        return None if plan is None else itertools.chain([self.first_request()], plan)
+
     def adapt(self, first: Page) -> "Paginator | None":
         """A paginator for the style ``first`` shows the server really uses, or None when this one fits."""
         return None

@@ -23,8 +23,6 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Generator, Iterable, Iterator, Protocol, TypeVar
 
 from brainstem_pandas import catalog
@@ -39,6 +37,7 @@ from brainstem_pandas.errors import (
 from brainstem_pandas.pagination.page import Page, envelope_pages, split_answer
 from brainstem_pandas.pagination.paginators import PageRequest, Paginator
 from brainstem_pandas.pagination.seams import SeamLedger, Tally, record_key
+from brainstem_pandas.pagination.window import Window
 from brainstem_pandas.transport import Transport, origin
 
 T = TypeVar("T")
@@ -79,51 +78,6 @@ def check_on_inconsistency(value: Any) -> None:
         )
 
 
-class Window:
-    """Planned pages fetched by a pool, at most ``size`` ahead of the consumer, yielded in plan order.
-
-    A thread per page in the window, but only as many requests on the wire as the
-    walk's ``slots`` allow, so a page waiting to retry does not hold up the others.
-    Leaving the iteration early (an error, a closed generator, Ctrl-C) sets ``stop``,
-    drops the queued pages and abandons the running ones.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[int, PageRequest], Page],
-        plan: Iterable[PageRequest],
-        size: int,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.fetch, self.size = fetch, max(size, 1)
-        self.todo = iter(enumerate(plan, start=1))
-        self.stop = stop or threading.Event()
-
-    def __iter__(self) -> Iterator[Page]:
-        pending: deque[Future[Page]] = deque()
-        pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="bsp-page")
-        try:
-            self._refill(pool, pending)
-            while pending:
-                page = pending.popleft().result()
-                self._refill(pool, pending)
-                yield page
-        except BaseException:
-            self.stop.set()
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-
-    def _refill(self, pool: ThreadPoolExecutor, pending: deque[Future[Page]]) -> None:
-        while len(pending) < self.size:
-            following = next(self.todo, None)
-            if following is None:
-                return
-            pending.append(pool.submit(self.fetch, *following))
-
-
 class Walk:
     """One pass over the pages of a list, with its own consistency check.
 
@@ -149,6 +103,9 @@ class Walk:
         The bar's label.
     max_pages : int
         Pages sent at most; a walk reaching it without an end stops, and fails its check.
+    known : int, optional
+        The total an earlier walk of the same list found: every page, the first included, is
+        asked for at once (a check walk; the pages' own totals are still checked).
 
     A walk also stops, failing its check with the reason, on a page that brings no
     record it had not seen (a server repeating itself), on a next link it already
@@ -179,8 +136,10 @@ class Walk:
         progress: bool = True,
         description: str = "",
         max_pages: int = MAX_PAGES,
+        known: int | None = None,
     ) -> None:
         check_workers(workers)
+        self.known = known
         self.max_pages = max(int(max_pages), 1)
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
@@ -241,14 +200,21 @@ class Walk:
         self.paginator = paginator
         self.tally.seams.overlap = paginator.overlap
 
-    def _first(self) -> tuple[Page, PageRequest]:
-        """Page one, read again in the server's own style when its answer shows it ignored the one asked."""
+    def _first(self) -> tuple[Page | None, PageRequest]:
+        """Page one, read again in the server's own style when its answer shows it ignored the one asked.
+
+        None instead of page one when the answer told the total: then every page is
+        planned at once in the new style, page one among them (no round trip of its own).
+        """
         request = self.paginator.first_request()
         first = self._fetch(0, request)
         adapted = self.paginator.adapt(first)
         if adapted is None:
             return first, request
         self._use(adapted)  # e.g. limit/offset ignored: page numbers, page one re-read at the size asked
+        if first.total is not None and self.workers > 1:
+            self.known = first.total
+            return None, request
         request = adapted.first_request()
         first = self._fetch(0, request)
         capped = adapted.adapt(first)
@@ -301,23 +267,57 @@ class Walk:
 
     def _pages(self) -> Generator[Page, None, None]:
         """Page one, then the rest: planned and concurrent, speculative windows, one by one, or link by link."""
-        first, first_request = self._first()
+        first, first_request = (None, None) if self.known is not None else self._first()
+        if first is None or first_request is None:
+            yield from self._all(self.known or 0)
+            return
         yield first
         if first.total is not None and first.raw_count >= first.total > 0:
             return  # page one holds everything announced (a server ignoring the page size): nothing to plan
         if self.paginator.records is not None and first.raw_count >= self.paginator.records:
             return  # page one holds every record wanted
-        total = first.total
-        plan = self.paginator.plan(first) if total is not None else None
-        if plan is None or total is None:
+        if first.total is None or self.paginator.plan(first) is None:
             yield from self._unplanned(first, first_request)
             return
+        yield from self._planned(first, first.total)
+
+    def _planned(self, first: Page, total: int) -> Iterator[Page]:
+        """The pages after ``first``, planned from the total: concurrent in a window, or one by one."""
         # The plan is lazy: only the pages up to the cap are ever made, and fewer are sent when the walk halts.
-        capped = itertools.islice(plan, self.max_pages - 1)
+        capped = itertools.islice(self.paginator.plan(first) or iter(()), self.max_pages - 1)
         if self.workers == 1:
             yield from (self._fetch(n, r) for n, r in enumerate(capped, start=1))
         else:
             yield from Window(self._fetch, capped, self.workers * 2, self.stopped)
+        if self.paginator.planned(total) > self.max_pages:
+            self.tally.halted = self._capped()
+
+    def _all(self, total: int) -> Iterator[Page]:
+        """Every page at once, page one among them, for a total known beforehand."""
+        plan = self.paginator.every(total)
+        if plan is None:  # a style that cannot plan: from page one, as usual
+            self.known = None
+            yield from self._pages()
+            return
+        # Its own stop: dropping this window (below) must not stop the walk.
+        window = Window(self._fetch, itertools.islice(plan, self.max_pages), self.workers * 2, start=0)
+        pages = window.__iter__()
+        first = next(pages, None)
+        resized = self.paginator.adapt(first) if first is not None else None
+        if first is None or resized is not None:
+            window.stop.set()  # the server capped the page size: the pages in flight were planned too few
+            pages.close()
+        if first is None:
+            return
+        if resized is not None:  # before page one is counted: it is a whole page of the capped size
+            self._use(resized)
+            first.asked = resized.page_size
+        yield first
+        if resized is not None:
+            if self.paginator._more(first):
+                yield from self._planned(first, first.total if first.total is not None else total)
+            return
+        yield from pages
         if self.paginator.planned(total) > self.max_pages:
             self.tally.halted = self._capped()
 
