@@ -124,7 +124,7 @@ class Paginator(ABC):
         """Records ``request`` asks for (0 when the server decides)."""
         return self.page_size
 
-    def _more(self, first: Page) -> bool:
+    def more(self, first: Page) -> bool:
         """Whether records are left after ``first`` (it is not the whole list, nor all that is wanted)."""
         if first.total is not None and first.raw_count >= first.total:
             return False
@@ -231,7 +231,7 @@ class OffsetPaginator(Paginator):
 
     def adapt(self, first: Page) -> Paginator | None:
         # dynamic-rest's page-number pagination ignores limit/offset and says the page size it used instead.
-        if first.per_page is None or first.per_page == first.asked or not self._more(first):
+        if first.per_page is None or first.per_page == first.asked or not self.more(first):
             return None
         return PageNumberPaginator(int(first.asked or self.page_size), "page", "per_page", records=self.records)
 
@@ -324,7 +324,7 @@ class PageNumberPaginator(Paginator):
     def adapt(self, first: Page) -> Paginator | None:
         # A server capping the page size says so: its pages are that size (page one already is).
         size = first.per_page
-        if not size or size == self.page_size or not self._more(first):
+        if not size or size == self.page_size or not self.more(first):
             return None
         return PageNumberPaginator(size, self.page_param, self.size_param, records=self.records)
 

@@ -7,8 +7,8 @@ for the plan of the rest, and then fetches the planned pages concurrently (a
 bounded window, yielded in page order). Without a total it *speculates*: the
 next ``workers`` pages are asked for together, and the walk ends at the first
 short (or empty) page, dropping the answers past it (at most one window of
-requests is wasted); with one worker, or next links, pages come one after another. Each page's record ids go
-to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
+requests is wasted); with one worker, or next links, pages come one after
+another. Each page's record ids go to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
 duplicates and seam records and says at the end whether the pages add up.
 :func:`fetch_into` re-walks a bounded number of times when they do not, then
 raises :class:`~brainstem_pandas.errors.PaginationError` (or warns, if asked to).
@@ -309,12 +309,16 @@ class Walk:
             pages.close()
         if first is None:
             return
+        if resized is not None and type(resized) is not type(self.paginator):  # another style: start over
+            self.known = None
+            yield from self._pages()
+            return
         if resized is not None:  # before page one is counted: it is a whole page of the capped size
             self._use(resized)
             first.asked = resized.page_size
         yield first
         if resized is not None:
-            if self.paginator._more(first):
+            if self.paginator.more(first):
                 yield from self._planned(first, first.total if first.total is not None else total)
             return
         yield from pages
