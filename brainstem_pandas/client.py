@@ -19,10 +19,10 @@ import pandas as pd
 
 from brainstem_pandas import catalog
 from brainstem_pandas.errors import ConfigurationError, NotFoundError, PermissionDeniedError, SnapshotError
-from brainstem_pandas.frames import FrameBuilder, LinkedFrames
+from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
 from brainstem_pandas.pagination import MAX_PAGE_SIZE, Page, Paginator, Walked, check_walk, fetch_all, fetch_into
 from brainstem_pandas.query import PORTALS, Query, as_query, check_portal, queries
-from brainstem_pandas.reading import read_frame, read_into
+from brainstem_pandas.reading import read_into
 from brainstem_pandas.snapshot import SnapshotWriter
 from brainstem_pandas.sources import (
     DEFAULT_URL,
@@ -222,7 +222,8 @@ class Client:
         """
         options = self._options(progress, workers, on_inconsistency, limit)
         query = self._query(model, filters, sort, include, portal)
-        return read_frame(lambda: self._walk(query, options), query.spec, options.on_inconsistency)
+        pages = fetch_all(lambda: self._walk(query, options), on_inconsistency=options.on_inconsistency)
+        return records_frame(query.spec, [r for page in pages for r in page.records])
 
     def _walk(self, query: Query, options: ReadOptions) -> Walked:
         return self.backend.walk(query, options)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import brainstem_pandas as bsp
@@ -250,21 +249,3 @@ def test_a_page_size_equal_to_the_servers_own_cannot_show_ignored_offsets_and_fa
     client, mock = client_on("pages", uuids(100), "public", page_size=20)
     with pytest.raises(bsp.PaginationError, match="page 2 brought no record that earlier pages had not"):
         client.read("session")
-
-
-@pytest.mark.parametrize("workers", [1, 8])
-def test_a_read_typed_page_by_page_equals_the_records_typed_at_once(workers):
-    from brainstem_pandas.frames import records_frame
-
-    data = uuids(450)
-    for i, record in enumerate(data):
-        record["tags"] = ["a", "b"] if i % 7 == 0 else []
-        record["date_time"] = None if i < 120 else f"2024-01-{i % 28 + 1:02d}T10:00:00Z"  # null all of page one
-        if i >= 300:
-            record["surprise"] = i if i % 2 else f"text {i}"  # a field the catalog does not know, late and mixed
-    client, mock = client_on("count", data, workers=workers)
-    with pytest.warns(bsp.TypeConflictWarning):  # "surprise" mixes numbers and text, as it would in one frame
-        frame = client.read("session")
-        expected = records_frame("session", data)
-    pd.testing.assert_frame_equal(frame, expected)
-    assert list(frame.columns) == list(expected.columns)
