@@ -22,6 +22,7 @@ from brainstem_pandas.errors import ConfigurationError, NotFoundError, Permissio
 from brainstem_pandas.frames import FrameBuilder, LinkedFrames, records_frame
 from brainstem_pandas.pagination import MAX_PAGE_SIZE, Page, Paginator, Walked, check_walk, fetch_all, fetch_into
 from brainstem_pandas.query import PORTALS, Query, as_query, check_portal, queries
+from brainstem_pandas.reading import read_into
 from brainstem_pandas.snapshot import SnapshotWriter
 from brainstem_pandas.sources import (
     DEFAULT_URL,
@@ -31,8 +32,6 @@ from brainstem_pandas.sources import (
     ReadProgress,
     SnapshotSource,
     Source,
-    check_hooks,
-    stop_if_cancelled,
 )
 from brainstem_pandas.transport import Credentials, RetryPolicy, Transport
 
@@ -144,8 +143,10 @@ class Client:
     def _query(self, model: str | Query, filters: Any, sort: Any, include: Any, portal: str | None) -> Query:
         return as_query(model, filters=filters, sort=sort, include=include, portal=portal, default_portal=self.portal)
 
-    def _options(self, progress: bool | None, workers: int | None, on_inconsistency: str) -> ReadOptions:
-        return self.options.but(progress=progress, workers=workers, on_inconsistency=on_inconsistency)
+    def _options(
+        self, progress: bool | None, workers: int | None, on_inconsistency: str, limit: int | None = None
+    ) -> ReadOptions:
+        return self.options.but(progress=progress, workers=workers, on_inconsistency=on_inconsistency, limit=limit)
 
     def iter_pages(
         self,
@@ -185,8 +186,9 @@ class Client:
         progress: bool | None = None,
         workers: int | None = None,
         on_inconsistency: str = "raise",
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """Every record of ``model`` you may see, as one typed DataFrame indexed by ``id``.
+        """Every record of ``model`` you may see (or the first ``limit``), as one typed DataFrame indexed by ``id``.
 
         Parameters
         ----------
@@ -203,17 +205,22 @@ class Client:
             records are returned here (see ``iter_pages`` for all).
         on_inconsistency : {"raise", "warn"}
             After re-walking, what to do when pages still do not add up.
+        limit : int, optional
+            The first ``limit`` records only, in the server's order (``sort``), asking
+            for no page past them: a quick look at a large model.
 
         Examples
         --------
         >>> recent = client.read("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])
         >>> recent["date_time"].is_monotonic_decreasing
         True
+        >>> client.read("session", sort=["-date_time"], limit=5).equals(recent.head(5))
+        True
         >>> query = Query("session", filters={"date_time.gte": "2024-01-01"}, sort=["-date_time"])  # checked once
         >>> client.read(query).equals(recent)
         True
         """
-        options = self._options(progress, workers, on_inconsistency)
+        options = self._options(progress, workers, on_inconsistency, limit)
         query = self._query(model, filters, sort, include, portal)
         pages = fetch_all(lambda: self._walk(query, options), on_inconsistency=options.on_inconsistency)
         return records_frame(query.spec, [r for page in pages for r in page.records])
@@ -234,39 +241,39 @@ class Client:
         *,
         on_page: Callable[[ReadProgress], Any] | None = None,
         cancel: CancelSignal | None = None,
+        limit: int | None = None,
     ) -> LinkedFrames:
         """Records of ``model`` and everything ``include`` brings, as linked typed tables.
 
-        Pages are consumed as they arrive: only the growing columns are kept,
-        never the raw pages. ``model`` may be a list of models: their tables
-        share one :class:`LinkedFrames` (``include`` and ``filters`` then apply to
-        each model, or may map model names to their own).
+        Pages are consumed as they arrive (only the growing columns are kept).
+        ``model`` may be a list of models: their tables share one :class:`LinkedFrames`
+        (``include`` and ``filters`` then apply to each model, or may map model names to their own).
 
         Parameters
         ----------
         on_page : callable, optional
-            Called with a :class:`ReadProgress` after each page is added (a
-            re-walk starts counting again, with ``walk`` one higher).
+            Called with a :class:`ReadProgress` after each page (a re-walk counts again, ``walk`` one higher).
         cancel : threading.Event or callable, optional
-            When set (or returning true), the read stops before the next page
-            with :class:`~brainstem_pandas.errors.Cancelled`.
+            When set (or returning true), the read stops before the next page (``Cancelled``).
+        limit : int, optional
+            The first ``limit`` records of each model (as in :meth:`read`), with what they include.
 
         Examples
         --------
         >>> lf = client.read_linked("session", include=["projects", "behaviors"])
         >>> sorted(lf.tables), "session.projects" in lf.links
         (['behavior', 'project', 'session'], True)
-        >>> pairs = lf.merge("session", "projects")
         >>> seen = []
         >>> _ = client.read_linked("project", on_page=lambda step: seen.append((step.records, step.total)))
         >>> seen[-1][0] == seen[-1][1] == len(client.read("project"))
         True
         """
-        options = self._options(progress, workers, on_inconsistency)
-        if isinstance(model, Query):
-            asked = [self._query(model, filters, sort, include, portal)]
-        else:
-            asked = queries(model, include=include, filters=filters, sort=sort, portal=portal or self.portal)
+        options = self._options(progress, workers, on_inconsistency, limit)
+        asked = (
+            [self._query(model, filters, sort, include, portal)]
+            if isinstance(model, Query)
+            else queries(model, include=include, filters=filters, sort=sort, portal=portal or self.portal)
+        )
         builder = FrameBuilder(asked[0].model)
         for query in asked:
             self._read_into(builder, query, options, on_page, cancel)
@@ -280,35 +287,7 @@ class Client:
         on_page: Callable[[ReadProgress], Any] | None = None,
         cancel: CancelSignal | None = None,
     ) -> dict[str, Any]:
-        """Stream one model's pages into ``builder``; a re-walk first forgets the failed walk's records.
-
-        Returns what the walk fetched, for a manifest: the query, its records and the announced total.
-        """
-        check_hooks(on_page, cancel)  # before the first page is asked for
-        mark, seen = builder.checkpoint(), [0]
-        walks: list[Walked] = []
-
-        def walk() -> Walked:
-            stop_if_cancelled(cancel, query.model, seen[0])
-            walks.append(self._walk(query, options))
-            return walks[-1]
-
-        def fresh() -> FrameBuilder:
-            builder.rollback(mark)
-            builder.declare(query.model, list(query.include))
-            seen[0] = 0
-            return builder
-
-        def add(target: FrameBuilder, page: Page) -> None:
-            stop_if_cancelled(cancel, query.model, seen[0])
-            target.add_page(page, query.model)
-            seen[0] += len(page.records)
-            if on_page is not None:
-                on_page(ReadProgress(query.model, page, seen[0], walks[-1].expected, len(walks)))
-            stop_if_cancelled(cancel, query.model, seen[0])  # before the walk asks for another page
-
-        fetch_into(walk, fresh, add, on_inconsistency=options.on_inconsistency)
-        return {**query.describe(), "records": seen[0], "total": walks[-1].expected}
+        return read_into(builder, query, lambda: self._walk(query, options), options, on_page, cancel)
 
     def readable_models(self, portal: str | None = None) -> list[str]:
         """Every model that can be listed on ``portal``, in catalog order (offline: those the snapshot holds).

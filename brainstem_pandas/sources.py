@@ -36,6 +36,7 @@ from brainstem_pandas.offline import OfflineSource
 from brainstem_pandas.pagination import (
     MAX_PAGE_SIZE,
     MAX_PAGES,
+    Chosen,
     OffsetPaginator,
     Page,
     PageNumberPaginator,
@@ -55,7 +56,8 @@ DEFAULT_URL = "https://www.brainstem.org"
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How a read runs: concurrent pages, a progress bar, what to do when pages do not add up, page size, page cap.
+    """How a read runs: concurrent pages, a progress bar, what to do when pages do not add up, page size, page cap,
+    and ``limit``, the records wanted at most (None: every record).
 
     Checked once, when made; :meth:`but` gives a copy with some options changed
     (and checked again).
@@ -63,7 +65,7 @@ class ReadOptions:
     Examples
     --------
     >>> ReadOptions().but(workers=2, progress=None)
-    ReadOptions(workers=2, progress=True, on_inconsistency='raise', page_size=100, max_pages=100000)
+    ReadOptions(workers=2, progress=True, on_inconsistency='raise', page_size=100, max_pages=100000, limit=None)
     >>> ReadOptions(workers=0)
     Traceback (most recent call last):
     ...
@@ -75,6 +77,7 @@ class ReadOptions:
     on_inconsistency: str = "raise"
     page_size: int = MAX_PAGE_SIZE
     max_pages: int = MAX_PAGES
+    limit: int | None = None
 
     def __post_init__(self) -> None:
         check_workers(self.workers)
@@ -84,7 +87,7 @@ class ReadOptions:
                 f"pages one walk may send (the default is {MAX_PAGES})."
             )
         check_on_inconsistency(self.on_inconsistency)
-        OffsetPaginator(self.page_size)  # refuses a page size the API would not honour
+        OffsetPaginator(self.page_size, records=self.limit)  # refuses a page size the API would not honour
 
     def but(self, **changes: Any) -> "ReadOptions":
         """A copy with the options given (those that are not None) changed."""
@@ -248,32 +251,52 @@ class HttpSource:
         url = self.transport.url(f"api/{check_portal(portal)}/{spec.app}/{spec.segment}/")
         return f"{url}{id}/" if id is not None else url
 
-    def walk(self, query: Query, options: ReadOptions) -> Walk | Verified:
-        """A walk over the offset pages of ``query``'s list endpoint.
+    def walk(self, query: Query, options: ReadOptions) -> Chosen:
+        """A walk over the pages of ``query``'s list endpoint (offset pages, or the server's own style).
 
         In id order (no sort, or ``id`` alone) the seams prove the walk; any other
-        sort is followed by a check walk in id order (see :mod:`brainstem_pandas.pagination`).
+        sort is followed by a check walk in id order; pages without seams (a server
+        paginating by page number) and sorted limited reads by a second pass
+        (see :mod:`brainstem_pandas.pagination`).
         """
-        spec = query.spec
-        walk = self._walk(self.endpoint(spec.name, query.portal), list(query.params), spec, options)
-        if all(key.lstrip("-") == "id" for key in query.sort):
-            return walk
-        # Same filters, no include (only ids are compared), in an order no edit can change.
-        by_id = [(k, v) for k, v in query.params if k != "sort[]" and k != "include[]"] + [("sort[]", "id")]
-        return Verified(walk, lambda: self._walk(walk.url, by_id, spec, options.but(progress=False)), "contains")
+        walk = self._walk(self.endpoint(query.model, query.portal), list(query.params), query.spec, options)
+        return Chosen(walk, lambda done: self._check(done, query, options.but(progress=False)))
 
-    def _walk(self, url: str, params: list[tuple[str, Any]], spec: catalog.Model, options: ReadOptions) -> Walk:
+    def _check(self, done: Walk, query: Query, options: ReadOptions) -> tuple[Callable[[], Walked], str] | None:
+        """The check walk a finished walk needs, and how it is compared (None: its seams prove it)."""
+        by_id, known = all(key.lstrip("-") == "id" for key in query.sort), done.expected
+        if done.paginator.overlap == 0 or (options.limit is not None and not by_id):
+            if done.pages <= 1:
+                return None  # one answer is one consistent look at the list
+            # The same pages again, in the style the server turned out to use, all asked for at once.
+            return lambda: self._walk(done.url, done.params, query.spec, options, done.paginator, known), "same"
+        if by_id:
+            return None
+        # Same filters, no include (only ids are compared), in an order no edit can change.
+        ids = [(k, v) for k, v in query.params if k != "sort[]" and k != "include[]"] + [("sort[]", "id")]
+        return lambda: self._walk(done.url, ids, query.spec, options, None, known), "contains"
+
+    def _walk(
+        self,
+        url: str,
+        params: list[tuple[str, Any]],
+        spec: catalog.Model,
+        options: ReadOptions,
+        paginator: Paginator | None = None,
+        known: int | None = None,
+    ) -> Walk:
         return Walk(
             self.transport,
             url,
             params,
-            OffsetPaginator(options.page_size),
+            paginator or OffsetPaginator(options.page_size, records=options.limit),
             spec.list_key,
             model=spec,
             workers=options.workers,
             progress=options.progress,
             description=spec.name,
             max_pages=options.max_pages,
+            known=known,
         )
 
     def url_walk(
@@ -385,6 +408,18 @@ class OfflineWalk:
         return None
 
 
+def _first(pages: Iterable[Page], limit: int | None) -> Iterator[Page]:
+    """``pages`` up to the first ``limit`` records (every page when None)."""
+    left = limit
+    for page in pages:
+        if left is not None:
+            page.records = page.records[:left]
+            left -= len(page.records)
+        yield page
+        if left == 0:
+            return
+
+
 class SnapshotSource:
     """A snapshot folder, answering list queries and records offline as its server would.
 
@@ -425,7 +460,7 @@ class SnapshotSource:
         self._portal(query.portal)
         # The Query is already checked: the offline source uses it as it is (no second validation).
         pages = self.offline.pages(query, page_size=options.page_size)
-        return OfflineWalk(pages, f"{self.path}#{query.model}", list(query.params))
+        return OfflineWalk(_first(pages, options.limit), f"{self.path}#{query.model}", list(query.params))
 
     def readable_models(self, portal: str) -> list[str]:
         """The models this snapshot holds in full."""

@@ -275,8 +275,12 @@ def serve_offset(records: Sequence[dict], key: str, *, envelope: str = "count", 
         created or deleted during a walk).
     key : str
         Response key of the records, e.g. ``"sessions"``.
-    envelope : {"count", "meta", "bare"}
-        Total as ``count`` with ``next``/``previous`` links, as ``meta.total_results``, or no total.
+    envelope : {"count", "meta", "bare", "docs", "pages"}
+        Total as ``count`` with ``next``/``previous`` links, as ``meta.total_results``, or no
+        total; or as the sandbox's envelopes of the same names (a path under ``/api/public/``
+        is a public list): ``docs`` answers public lists with dynamic-rest's ``meta`` and
+        private ones bare; ``pages`` too, but public lists by page number (:func:`serve_pages`
+        with ``size_param="per_page"``, ``envelope="meta"``: limit and offset ignored).
 
     Examples
     --------
@@ -285,16 +289,26 @@ def serve_offset(records: Sequence[dict], key: str, *, envelope: str = "count", 
     ... )
     >>> answer.body
     {'things': [{'id': 2}], 'meta': {'total_results': 2}}
+    >>> serve_offset([{"id": 1}, {"id": 2}], "things", envelope="docs")(
+    ...     Request("GET", "https://x.test/api/public/x/things/?limit=1&offset=1")
+    ... ).body
+    {'things': [{'id': 2}], 'meta': {'page': 2, 'per_page': 1, 'total_pages': 2, 'total_results': 2}}
     """
+    by_page = serve_pages(records, key, size_param="per_page", envelope="meta", default_size=default_limit, largest=100)
 
     def handler(request: Request) -> Response:
+        public = request.path.startswith("/api/public/")
+        if envelope == "pages" and public:
+            return by_page(request)
         params = request.params
         limit, offset = int(params.get("limit", default_limit)), int(params.get("offset", 0))
         page, total = list(records[offset : offset + limit]), len(records)
         if envelope == "meta":
             return Response(200, {key: page, "meta": {"total_results": total}})
-        if envelope == "bare":
+        if envelope == "bare" or (envelope in ("docs", "pages") and not public):
             return Response(200, {key: page})
+        if envelope in ("docs", "pages"):
+            return Response(200, {key: page, "meta": _meta(offset // limit + 1, limit, total)})
         following = _link(request, limit=limit, offset=offset + limit) if offset + limit < total else None
         earlier = _link(request, limit=limit, offset=max(offset - limit, 0)) if offset else None
         return Response(200, {"count": total, "next": following, "previous": earlier, key: page})
@@ -302,25 +316,45 @@ def serve_offset(records: Sequence[dict], key: str, *, envelope: str = "count", 
     return handler
 
 
+def _meta(page: int, size: int, total: int) -> dict[str, int]:
+    """dynamic-rest's ``meta`` of a page-number answer."""
+    return {"page": page, "per_page": size, "total_pages": max(1, -(-total // size)), "total_results": total}
+
+
 def serve_pages(
-    records: Sequence[dict], key: str = "results", *, page_param: str = "page", size_param: str = "page_size"
+    records: Sequence[dict],
+    key: str = "results",
+    *,
+    page_param: str = "page",
+    size_param: str = "page_size",
+    envelope: str = "count",
+    default_size: int = 100,
+    largest: int | None = None,
 ) -> Handler:
     """A handler answering ``page``/``page_size`` requests from ``records`` (Django REST framework's style).
 
-    A page past the last answers 404, as Django REST framework does.
+    A page past the last answers 404, as Django REST framework does. With
+    ``envelope="meta"`` the answer holds dynamic-rest's ``meta`` (``page``,
+    ``per_page``, ``total_pages``, ``total_results``) instead of ``count``/``next``/``previous``;
+    ``largest`` caps the page size asked for.
 
     Examples
     --------
     >>> serve_pages([{"id": 1}, {"id": 2}, {"id": 3}])(Request("GET", "https://x.test/?page=2&page_size=2")).body
     {'count': 3, 'next': None, 'previous': 'https://x.test/?page=1&page_size=2', 'results': [{'id': 3}]}
+    >>> serve_pages([{"id": 1}], size_param="per_page", envelope="meta")(Request("GET", "https://x.test/?limit=5")).body
+    {'meta': {'page': 1, 'per_page': 100, 'total_pages': 1, 'total_results': 1}, 'results': [{'id': 1}]}
     """
 
     def handler(request: Request) -> Response:
         params = request.params
-        number, size = int(params.get(page_param, 1)), int(params.get(size_param, 100))
+        number, size = int(params.get(page_param, 1)), int(params.get(size_param, default_size))
+        size = min(size, largest) if largest else size
         start, total = (number - 1) * size, len(records)
         if number < 1 or (start >= total and number > 1):
             return Response(404, {"detail": "Invalid page."})
+        if envelope == "meta":
+            return Response(200, {"meta": _meta(number, size, total), key: list(records[start : start + size])})
         following = _link(request, **{page_param: number + 1}) if start + size < total else None
         earlier = _link(request, **{page_param: number - 1}) if number > 1 else None
         return Response(

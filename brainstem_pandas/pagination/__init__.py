@@ -13,6 +13,13 @@ bounded number of times when they do not, then raise
 - :class:`PageNumberPaginator` — ``page``/``page_size`` with ``results`` (brainmaps-style);
 - :class:`NextLinkPaginator` — follow ``next`` links only.
 
+A read of a model asks for offset pages and adapts to the first answer: a total
+(``count`` or ``meta.total_results``) plans every page at once; a dynamic-rest
+``meta`` whose ``per_page`` is not the ``limit`` asked shows a server paginating
+by page number, so the walk goes on by ``page``/``per_page``; no total at all
+(a bare envelope) reads speculative windows of ``workers`` pages up to the first
+short one.
+
 What a read proves (the drift proof)
 ------------------------------------
 The property: for any schedule of creates, deletes and updates (sort keys
@@ -40,7 +47,11 @@ re-walking.
   change undone within the read in the same pattern during both passes (e.g. a
   record renamed across the same page boundary in each pass and back between
   them). ``read_url`` with an :class:`OffsetPaginator` and no sort parameter is
-  seam-proven, with no second pass.
+  seam-proven, with no second pass. A read of a model whose server turned out to
+  paginate by page number is proven the same way (a :class:`Chosen` check).
+- **Limited reads** (``read(..., limit=N)``) ask for no page past the first N
+  records (the last offset page asks only for the rest). In id order the seams
+  prove them; sorted ones of more than one page are walked twice and must agree.
 - **Records without an id** are compared by a fingerprint of their content
   (:func:`record_key`), at seams and between passes; alike records are kept,
   never dropped as duplicates.
@@ -51,7 +62,14 @@ bringing nothing new, at a next link already followed, and at ``max_pages``
 (:data:`MAX_PAGES`), each a failed check naming its figures.
 """
 
-from brainstem_pandas.pagination.page import ENVELOPE_KEYS, Page, envelope_next, envelope_total, split_answer
+from brainstem_pandas.pagination.page import (
+    ENVELOPE_KEYS,
+    Page,
+    envelope_next,
+    envelope_pages,
+    envelope_total,
+    split_answer,
+)
 from brainstem_pandas.pagination.paginators import (
     MAX_PAGE_SIZE,
     NextLinkPaginator,
@@ -61,7 +79,7 @@ from brainstem_pandas.pagination.paginators import (
     Paginator,
 )
 from brainstem_pandas.pagination.seams import Content, SeamLedger, Shift, Tally, record_key
-from brainstem_pandas.pagination.verify import Verified
+from brainstem_pandas.pagination.verify import Chosen, Verified
 from brainstem_pandas.pagination.walk import (
     MAX_PAGES,
     Walk,
@@ -75,6 +93,7 @@ from brainstem_pandas.pagination.walk import (
 )
 
 __all__ = [
+    "Chosen",
     "Content",
     "ENVELOPE_KEYS",
     "MAX_PAGES",
@@ -96,6 +115,7 @@ __all__ = [
     "check_walk",
     "check_workers",
     "envelope_next",
+    "envelope_pages",
     "envelope_total",
     "fetch_all",
     "fetch_into",

@@ -2,6 +2,9 @@
 
 Answers may carry their total as ``count`` (with ``next``/``previous``), as
 ``meta.total_results``, or not at all (a *bare* envelope, or a bare JSON array).
+dynamic-rest's page-number pagination also says which page it answered and its
+size (``meta.page``, ``meta.per_page``): :func:`envelope_pages` reads them, so a
+walk can tell that a server ignored ``limit``/``offset`` and paginates by page.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ class Page:
         The answer's ``next`` link, if any.
     raw_count : int
         Records the answer held before duplicates were removed.
+    asked : int
+        Records the request asked for (0 when the server decides); a page holding fewer is the last.
+    per_page : int or None
+        The page size the server says it used (dynamic-rest's ``meta.per_page``), if it says.
 
     Examples
     --------
@@ -53,6 +60,8 @@ class Page:
     total: int | None = None
     next_url: str | None = None
     raw_count: int = 0
+    asked: int = 0
+    per_page: int | None = None
 
     def __repr__(self) -> str:
         extra = ", ".join(f"{k}={len(v)}" for k, v in self.related.items())
@@ -76,6 +85,26 @@ def envelope_total(body: dict[str, Any]) -> int | None:
     if isinstance(meta, dict) and isinstance(meta.get("total_results"), int):
         return meta["total_results"]
     return None
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def envelope_pages(body: Any) -> tuple[int | None, int | None]:
+    """(page number, page size) an answer says it holds (dynamic-rest's ``meta.page``/``per_page``), or Nones.
+
+    Examples
+    --------
+    >>> envelope_pages({"meta": {"page": 1, "per_page": 20, "total_pages": 3, "total_results": 41}})
+    (1, 20)
+    >>> envelope_pages({"count": 3, "sessions": []}), envelope_pages([])
+    ((None, None), (None, None))
+    """
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        return None, None
+    return _whole(meta.get("page")), _whole(meta.get("per_page"))
 
 
 def envelope_next(body: dict[str, Any]) -> str | None:

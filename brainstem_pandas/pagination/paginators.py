@@ -8,10 +8,18 @@ A paginator refuses settings it cannot work with when it is made
 (:class:`~brainstem_pandas.errors.ConfigurationError`), and answers with
 :class:`PageRequest` objects: the parameters of a page, or the link to follow.
 It never sends anything itself; :class:`~brainstem_pandas.pagination.Walk` does.
+
+Beyond the plan of a list with a known total, a paginator may *speculate* (the
+requests of pages after the first when no total is announced, sent a window at a
+time until a short page), *adapt* (a paginator for the style a first answer shows
+the server really uses, e.g. dynamic-rest's page numbers when ``limit`` was
+ignored), and stop at ``records`` (a read of the first N records asks for no
+page beyond them).
 """
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -72,6 +80,8 @@ class Paginator(ABC):
 
     page_size: int = MAX_PAGE_SIZE
     overlap: int = 0
+    records: int | None = None  # records wanted at most (None: every record)
+    missing_is_end = False  # a 404 past page one means the list ended before the plan did
 
     @abstractmethod
     def first_request(self) -> PageRequest:
@@ -97,6 +107,39 @@ class Paginator(ABC):
         """Parameters the paginator sets on the first page (and so on every page; callers must not set them)."""
         return dict(self.first_request().params)
 
+    def speculate(self, first: Page) -> Iterator[PageRequest] | None:
+        """Requests of the pages after ``first`` when no total is known (sent until a short page), or None."""
+        return None
+
+    def every(self, total: int) -> Iterator[PageRequest] | None:
+        """Requests of every page, the first included, for a total known beforehand (None: plan from page one)."""
+        plan = self.plan(Page(0, [], total=total))
+        return None if plan is None else itertools.chain([self.first_request()], plan)
+
+    def adapt(self, first: Page) -> "Paginator | None":
+        """A paginator for the style ``first`` shows the server really uses, or None when this one fits."""
+        return None
+
+    def asked(self, request: PageRequest) -> int:
+        """Records ``request`` asks for (0 when the server decides)."""
+        return self.page_size
+
+    def more(self, first: Page) -> bool:
+        """Whether records are left after ``first`` (it is not the whole list, nor all that is wanted)."""
+        if first.total is not None and first.raw_count >= first.total:
+            return False
+        return self.records is None or first.raw_count < self.records
+
+
+def _records(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"limit must be a whole number of at least 1 (or None for every record), not {value!r}."
+        )
+    return value
+
 
 def _page_size(value: Any, name: str, largest: int | None) -> int:
     """``value`` if it is a whole number in range; a ConfigurationError saying what to pass otherwise."""
@@ -121,6 +164,8 @@ class OffsetPaginator(Paginator):
     ----------
     limit : int
         Records per page, 1 to :data:`MAX_PAGE_SIZE`.
+    records : int, optional
+        Records wanted at most: no page beyond them is planned, and the last one asks only for the rest.
 
     Examples
     --------
@@ -135,14 +180,22 @@ class OffsetPaginator(Paginator):
     Traceback (most recent call last):
     ...
     brainstem_pandas.errors.ConfigurationError: The page size (limit) must be between 1 and 100 ...
+
+    Without a total, the pages after the first are guessed (a walk sends them a
+    window at a time and stops at the first short one); with ``records`` the guess ends there:
+
+    >>> list(OffsetPaginator(100, records=250).speculate(Page(0, [{}] * 100)))
+    [<PageRequest limit=100, offset=99>, <PageRequest limit=52, offset=198>]
     """
 
-    def __init__(self, limit: int = MAX_PAGE_SIZE) -> None:
+    def __init__(self, limit: int = MAX_PAGE_SIZE, records: int | None = None) -> None:
         self.page_size = _page_size(limit, "limit", MAX_PAGE_SIZE)
         self.overlap = 1 if limit > 1 else 0  # pages of one record cannot overlap and still advance
+        self.records = _records(records)
 
     def __repr__(self) -> str:
-        return f"OffsetPaginator({self.page_size})"
+        wanted = f", records={self.records}" if self.records is not None else ""
+        return f"OffsetPaginator({self.page_size}{wanted})"
 
     @property
     def step(self) -> int:
@@ -161,13 +214,29 @@ class OffsetPaginator(Paginator):
         return [0, *range(self.step, total - self.overlap, self.step)]
 
     def _at(self, offset: int) -> PageRequest:
-        return PageRequest({"limit": self.page_size, "offset": offset})
+        # The last page of a limited read asks only for the rest (its seam record included).
+        size = self.page_size if self.records is None else min(self.page_size, self.records - offset)
+        return PageRequest({"limit": size, "offset": offset})
 
     def first_request(self) -> PageRequest:
         return self._at(0)
 
     def _later(self, total: int) -> range:
-        return range(self.step, total - self.overlap, self.step)
+        end = total if self.records is None else min(total, self.records)
+        return range(self.step, end - self.overlap, self.step)
+
+    def speculate(self, first: Page) -> Iterator[PageRequest] | None:
+        offsets = itertools.count(self.step, self.step) if self.records is None else self._later(self.records)
+        return (self._at(offset) for offset in offsets)
+
+    def adapt(self, first: Page) -> Paginator | None:
+        # dynamic-rest's page-number pagination ignores limit/offset and says the page size it used instead.
+        if first.per_page is None or first.per_page == first.asked or not self.more(first):
+            return None
+        return PageNumberPaginator(int(first.asked or self.page_size), "page", "per_page", records=self.records)
+
+    def asked(self, request: PageRequest) -> int:
+        return int(request.params.get("limit", self.page_size))
 
     def plan(self, first: Page) -> Iterator[PageRequest] | None:
         if first.total is None:
@@ -179,9 +248,11 @@ class OffsetPaginator(Paginator):
 
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:
         # Bare envelopes: a short page is the last one.
-        if page.raw_count < self.page_size:
+        following = int(request.params.get("offset", 0)) + self.step
+        past = self.records is not None and following >= self.records - self.overlap
+        if page.raw_count < self.asked(request) or past:
             return None
-        return self._at(int(request.params.get("offset", 0)) + self.step)
+        return self._at(following)
 
 
 class PageNumberPaginator(Paginator):
@@ -193,20 +264,43 @@ class PageNumberPaginator(Paginator):
         Records per page (at least 1; the server may cap it).
     page_param, size_param : str
         Names of the page-number and page-size parameters.
+    records : int, optional
+        Records wanted at most: no page beyond them is asked for.
+
+    A 404 past page one is the end of the list (Django REST framework's and
+    dynamic-rest's "Invalid page."), not an error.
 
     Examples
     --------
     >>> list(PageNumberPaginator(50).plan(Page(0, [{}] * 50, total=120)))
     [<PageRequest page=2, page_size=50>, <PageRequest page=3, page_size=50>]
+    >>> PageNumberPaginator(100, size_param="per_page").adapt(Page(0, [{}] * 20, total=90, per_page=20))
+    PageNumberPaginator(20, 'page', 'per_page')
     """
 
-    def __init__(self, page_size: int = MAX_PAGE_SIZE, page_param: str = "page", size_param: str = "page_size") -> None:
+    missing_is_end = True
+
+    def __init__(
+        self,
+        page_size: int = MAX_PAGE_SIZE,
+        page_param: str = "page",
+        size_param: str = "page_size",
+        *,
+        records: int | None = None,
+    ) -> None:
         self.page_size = _page_size(page_size, "page_size", None)
         self.page_param = _param_name(page_param, "page_param")
         self.size_param = _param_name(size_param, "size_param")
+        self.records = _records(records)
 
     def __repr__(self) -> str:
-        return f"PageNumberPaginator({self.page_size}, {self.page_param!r}, {self.size_param!r})"
+        wanted = f", records={self.records}" if self.records is not None else ""
+        return f"PageNumberPaginator({self.page_size}, {self.page_param!r}, {self.size_param!r}{wanted})"
+
+    def _last(self, total: int | None) -> int | None:
+        """The last page number needed for ``total`` records (and ``records``), or None for no bound."""
+        end = [n for n in (total, self.records) if n is not None]
+        return max(1, -(-min(end) // self.page_size)) if end else None
 
     def _at(self, number: int) -> PageRequest:
         return PageRequest({self.page_param: number, self.size_param: self.page_size})
@@ -220,12 +314,26 @@ class PageNumberPaginator(Paginator):
         return (self._at(n) for n in range(2, self.planned(first.total) + 1))
 
     def planned(self, total: int) -> int:
-        return max(1, -(-total // self.page_size))  # whole-number ceiling: exact for any size of total
+        return self._last(total) or 1  # whole-number ceiling: exact for any size of total
+
+    def speculate(self, first: Page) -> Iterator[PageRequest] | None:
+        last = self._last(None)
+        numbers = itertools.count(2) if last is None else range(2, last + 1)
+        return (self._at(n) for n in numbers)
+
+    def adapt(self, first: Page) -> Paginator | None:
+        # A server capping the page size says so: its pages are that size (page one already is).
+        size = first.per_page
+        if not size or size == self.page_size or not self.more(first):
+            return None
+        return PageNumberPaginator(size, self.page_param, self.size_param, records=self.records)
 
     def next_request(self, page: Page, request: PageRequest) -> PageRequest | None:
         if page.raw_count == 0 or (page.next_url is None and page.raw_count < self.page_size):
             return None
-        return self._at(int(request.params.get(self.page_param, 1)) + 1)
+        following = int(request.params.get(self.page_param, 1)) + 1
+        last = self._last(None)
+        return None if last is not None and following > last else self._at(following)
 
 
 class NextLinkPaginator(Paginator):

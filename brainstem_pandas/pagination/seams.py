@@ -148,13 +148,23 @@ class Tally:
     totals: list[int] = field(default_factory=list)
     pages: int = 0
     halted: str | None = None  # why the walk stopped before its end (a repeating or short-ending server)
+    wanted: int | None = None  # records wanted at most (a limited read); those past it are dropped
 
     def note(self, number: int, ids: Sequence[Any], total: int | None) -> list[int]:
         """Count page ``number`` (its record ids and announced total); return the positions of its new records."""
         if total is not None:
             self.totals.append(total)
         self.pages += 1
-        return self.seams.feed(number, ids)
+        kept = self.seams.feed(number, ids)
+        over = self.seams.unique - self.wanted if self.wanted is not None else 0
+        if over > 0:  # the page went past the records wanted: the first ones only, in the server's order
+            del kept[len(kept) - over :]
+            self.seams.unique -= over
+        return kept
+
+    def enough(self) -> bool:
+        """Whether every record wanted is in (never, for a read of every record)."""
+        return self.wanted is not None and self.received >= self.wanted
 
     @property
     def expected(self) -> int | None:
@@ -186,8 +196,10 @@ class Tally:
                 f"{first.ended} which ended page {first.page}, so a record may have been skipped "
                 f"({len(shifts)} shifted seam(s)); records were added, removed or re-sorted meanwhile"
             )
-        if self.expected is not None and self.received != self.expected:
-            return f"received {self.received} unique records but the server announced {self.expected}"
+        due = self.expected if self.wanted is None or self.expected is None else min(self.expected, self.wanted)
+        if due is not None and self.received != due:
+            limited = "" if due == self.expected else f" (of which {due} were wanted)"
+            return f"received {self.received} unique records but the server announced {self.expected}{limited}"
         if self.expected is None and self.seams.duplicates:
             return f"{self.seams.duplicates} records arrived twice: pages shifted during the walk"
         return None

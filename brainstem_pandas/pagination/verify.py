@@ -15,6 +15,10 @@ record key (the ``id``, or a content fingerprint for records without one):
 Either way a failed comparison is the walk's :meth:`~Verified.problem`, and the
 read is walked again (both walks) or raises
 :class:`~brainstem_pandas.errors.PaginationError` with the figures.
+
+A :class:`Chosen` walk picks its check (or none) once its main walk is done, from
+what that walk found out: a read of a model asks for offset pages, but the server
+may have answered by page number, whose pages have no seams to prove them.
 """
 
 from __future__ import annotations
@@ -80,8 +84,12 @@ class Verified:
         for page in self.walk:
             keys.update(record_key(r) for r in page.records)
             yield page
-        if self.walk.problem() is None:
+        if self.walk.problem() is None and self._choose():
             self.checked = self._compare(keys)
+
+    def _choose(self) -> bool:
+        """Whether to run the check walk (always, for a Verified walk)."""
+        return True
 
     def _compare(self, keys: Counter[Hashable]) -> str | None:
         check = self.check()
@@ -106,3 +114,32 @@ class Verified:
                 f"{next(iter(differ))}): the list changed while it was read"
             )
         return None
+
+
+Choice = Callable[[Walk], "tuple[Callable[[], Walked], str] | None"]
+
+
+class Chosen(Verified):
+    """A main walk whose check walk and mode are chosen once it is done (``choose(walk)``; None: no check).
+
+    Examples
+    --------
+    >>> from brainstem_pandas.pagination import OffsetPaginator, Walk
+    >>> from brainstem_pandas.testing import MockTransport, serve_offset
+    >>> from brainstem_pandas.transport import Transport
+    >>> transport = Transport("https://brainstem.test", adapter=MockTransport(serve_offset([{"id": 1}], "things")))
+    >>> walk = lambda: Walk(transport, transport.url("api/t/"), [], OffsetPaginator(), "things", progress=False)
+    >>> chosen = Chosen(walk(), lambda done: None if done.paginator.overlap else (walk, "same"))
+    >>> [len(page.records) for page in chosen], chosen.problem(), chosen.mode
+    ([1], None, '')
+    """
+
+    def __init__(self, walk: Walk, choose: Choice) -> None:
+        super().__init__(walk, lambda: walk, "")
+        self.choose = choose  # the mode stays "" until a check is chosen
+
+    def _choose(self) -> bool:
+        chosen = self.choose(self.walk)
+        if chosen is not None:
+            self.check, self.mode = chosen
+        return chosen is not None

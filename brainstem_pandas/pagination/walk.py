@@ -1,9 +1,14 @@
 """Walk every page of a list: the page plan, the concurrent window, and the check at the end.
 
-A :class:`Walk` fetches page one, asks its paginator for the plan of the rest,
-and then fetches the planned pages concurrently (a bounded window, yielded in
-page order) or, without a total, one after another. Each page's record ids go
-to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
+A :class:`Walk` fetches page one, lets its paginator adapt to the style the
+answer shows (a server paginating by page number although ``limit``/``offset``
+was asked re-plans by page, re-reading page one at the page size asked), asks
+for the plan of the rest, and then fetches the planned pages concurrently (a
+bounded window, yielded in page order). Without a total it *speculates*: the
+next ``workers`` pages are asked for together, and the walk ends at the first
+short (or empty) page, dropping the answers past it (at most one window of
+requests is wasted); with one worker, or next links, pages come one after
+another. Each page's record ids go to the walk's :class:`~brainstem_pandas.pagination.seams.Tally`, which drops
 duplicates and seam records and says at the end whether the pages add up.
 :func:`fetch_into` re-walks a bounded number of times when they do not, then
 raises :class:`~brainstem_pandas.errors.PaginationError` (or warns, if asked to).
@@ -18,15 +23,21 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Generator, Iterable, Iterator, Protocol, TypeVar
 
 from brainstem_pandas import catalog
-from brainstem_pandas.errors import BrainstemError, ConfigurationError, PaginationError, ResponseError, locate
-from brainstem_pandas.pagination.page import Page, split_answer
+from brainstem_pandas.errors import (
+    BrainstemError,
+    ConfigurationError,
+    NotFoundError,
+    PaginationError,
+    ResponseError,
+    locate,
+)
+from brainstem_pandas.pagination.page import Page, envelope_pages, split_answer
 from brainstem_pandas.pagination.paginators import PageRequest, Paginator
 from brainstem_pandas.pagination.seams import SeamLedger, Tally, record_key
+from brainstem_pandas.pagination.window import Window
 from brainstem_pandas.transport import Transport, origin
 
 T = TypeVar("T")
@@ -67,51 +78,6 @@ def check_on_inconsistency(value: Any) -> None:
         )
 
 
-class Window:
-    """Planned pages fetched by a pool, at most ``size`` ahead of the consumer, yielded in plan order.
-
-    A thread per page in the window, but only as many requests on the wire as the
-    walk's ``slots`` allow, so a page waiting to retry does not hold up the others.
-    Leaving the iteration early (an error, a closed generator, Ctrl-C) sets ``stop``,
-    drops the queued pages and abandons the running ones.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[int, PageRequest], Page],
-        plan: Iterable[PageRequest],
-        size: int,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.fetch, self.size = fetch, max(size, 1)
-        self.todo = iter(enumerate(plan, start=1))
-        self.stop = stop or threading.Event()
-
-    def __iter__(self) -> Iterator[Page]:
-        pending: deque[Future[Page]] = deque()
-        pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="bsp-page")
-        try:
-            self._refill(pool, pending)
-            while pending:
-                page = pending.popleft().result()
-                self._refill(pool, pending)
-                yield page
-        except BaseException:
-            self.stop.set()
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-
-    def _refill(self, pool: ThreadPoolExecutor, pending: deque[Future[Page]]) -> None:
-        while len(pending) < self.size:
-            following = next(self.todo, None)
-            if following is None:
-                return
-            pending.append(pool.submit(self.fetch, *following))
-
-
 class Walk:
     """One pass over the pages of a list, with its own consistency check.
 
@@ -137,6 +103,9 @@ class Walk:
         The bar's label.
     max_pages : int
         Pages sent at most; a walk reaching it without an end stops, and fails its check.
+    known : int, optional
+        The total an earlier walk of the same list found: every page, the first included, is
+        asked for at once (a check walk; the pages' own totals are still checked).
 
     A walk also stops, failing its check with the reason, on a page that brings no
     record it had not seen (a server repeating itself), on a next link it already
@@ -167,8 +136,10 @@ class Walk:
         progress: bool = True,
         description: str = "",
         max_pages: int = MAX_PAGES,
+        known: int | None = None,
     ) -> None:
         check_workers(workers)
+        self.known = known
         self.max_pages = max(int(max_pages), 1)
         self.transport, self.url, self.params = transport, url, list(params)
         self.paginator, self.records_key, self.model = paginator, records_key, model
@@ -176,7 +147,7 @@ class Walk:
         self.slots = threading.BoundedSemaphore(workers)
         # Set when the consumer stops: requests not yet sent are not sent, retries are not made.
         self.stopped = threading.Event()
-        self.tally = Tally(SeamLedger(paginator.overlap))
+        self.tally = Tally(SeamLedger(paginator.overlap), wanted=paginator.records)
 
     # -- figures (see Tally) ------------------------------------------------------
     @property
@@ -205,6 +176,7 @@ class Walk:
 
     # -- fetching -----------------------------------------------------------------
     def _fetch(self, number: int, request: PageRequest) -> Page:
+        asked = self.paginator.asked(request)
         try:
             if request.url is not None:  # a next link holds every parameter itself
                 body = self.transport.get(self._own(request.url), slots=self.slots, cancel=self.stopped)
@@ -212,10 +184,44 @@ class Walk:
                 params = self.params + list(request.params.items())
                 body = self.transport.get(self.url, params=params, slots=self.slots, cancel=self.stopped)
             records, related, total, next_url = split_answer(body, self.records_key, self.url)
+        except NotFoundError as exc:
+            if number and self.paginator.missing_is_end:  # "Invalid page.": the list ends before this page
+                return Page(number, [], asked=asked)
+            locate(exc, f"Page {number + 1} ({request.describe()})")
+            raise
         except BrainstemError as exc:
             locate(exc, f"Page {number + 1} ({request.describe()})")
             raise
-        return Page(number, records, related, total, next_url, len(records))
+        per_page = envelope_pages(body)[1]
+        return Page(number, records, related, total, next_url, len(records), asked, per_page)
+
+    def _use(self, paginator: Paginator) -> None:
+        """Walk on with ``paginator`` (before any page is counted)."""
+        self.paginator = paginator
+        self.tally.seams.overlap = paginator.overlap
+
+    def _first(self) -> tuple[Page | None, PageRequest]:
+        """Page one, read again in the server's own style when its answer shows it ignored the one asked.
+
+        None instead of page one when the answer told the total: then every page is
+        planned at once in the new style, page one among them (no round trip of its own).
+        """
+        request = self.paginator.first_request()
+        first = self._fetch(0, request)
+        adapted = self.paginator.adapt(first)
+        if adapted is None:
+            return first, request
+        self._use(adapted)  # e.g. limit/offset ignored: page numbers, page one re-read at the size asked
+        if first.total is not None and self.workers > 1:
+            self.known = first.total
+            return None, request
+        request = adapted.first_request()
+        first = self._fetch(0, request)
+        capped = adapted.adapt(first)
+        if capped is not None:  # the server capped the page size: page one already has that size
+            self._use(capped)
+            first.asked = capped.page_size
+        return first, request
 
     def _own(self, link: str) -> str:
         """``link`` if it is on this walk's server; a next link elsewhere is refused."""
@@ -260,23 +266,81 @@ class Walk:
                 return
 
     def _pages(self) -> Generator[Page, None, None]:
-        """Page one, then the rest: planned and concurrent, planned one by one, or link by link."""
-        first_request = self.paginator.first_request()
-        first = self._fetch(0, first_request)
+        """Page one, then the rest: planned and concurrent, speculative windows, one by one, or link by link."""
+        first, first_request = (None, None) if self.known is not None else self._first()
+        if first is None or first_request is None:
+            yield from self._all(self.known or 0)
+            return
         yield first
         if first.total is not None and first.raw_count >= first.total > 0:
             return  # page one holds everything announced (a server ignoring the page size): nothing to plan
-        plan = self.paginator.plan(first)
-        if plan is None or first.total is None:
-            yield from self._sequential(first, first_request)
+        if self.paginator.records is not None and first.raw_count >= self.paginator.records:
+            return  # page one holds every record wanted
+        if first.total is None or self.paginator.plan(first) is None:
+            yield from self._unplanned(first, first_request)
             return
+        yield from self._planned(first, first.total)
+
+    def _planned(self, first: Page, total: int) -> Iterator[Page]:
+        """The pages after ``first``, planned from the total: concurrent in a window, or one by one."""
         # The plan is lazy: only the pages up to the cap are ever made, and fewer are sent when the walk halts.
-        capped = itertools.islice(plan, self.max_pages - 1)
+        capped = itertools.islice(self.paginator.plan(first) or iter(()), self.max_pages - 1)
         if self.workers == 1:
             yield from (self._fetch(n, r) for n, r in enumerate(capped, start=1))
         else:
             yield from Window(self._fetch, capped, self.workers * 2, self.stopped)
-        if self.paginator.planned(first.total) > self.max_pages:
+        if self.paginator.planned(total) > self.max_pages:
+            self.tally.halted = self._capped()
+
+    def _all(self, total: int) -> Iterator[Page]:
+        """Every page at once, page one among them, for a total known beforehand."""
+        plan = self.paginator.every(total)
+        if plan is None:  # a style that cannot plan: from page one, as usual
+            self.known = None
+            yield from self._pages()
+            return
+        # Its own stop: dropping this window (below) must not stop the walk.
+        window = Window(self._fetch, itertools.islice(plan, self.max_pages), self.workers * 2, start=0)
+        pages = window.__iter__()
+        first = next(pages, None)
+        resized = self.paginator.adapt(first) if first is not None else None
+        if first is None or resized is not None:
+            window.stop.set()  # the server capped the page size: the pages in flight were planned too few
+            pages.close()
+        if first is None:
+            return
+        if resized is not None and type(resized) is not type(self.paginator):  # another style: start over
+            self.known = None
+            yield from self._pages()
+            return
+        if resized is not None:  # before page one is counted: it is a whole page of the capped size
+            self._use(resized)
+            first.asked = resized.page_size
+        yield first
+        if resized is not None:
+            if self.paginator.more(first):
+                yield from self._planned(first, first.total if first.total is not None else total)
+            return
+        yield from pages
+        if self.paginator.planned(total) > self.max_pages:
+            self.tally.halted = self._capped()
+
+    def _unplanned(self, first: Page, request: PageRequest) -> Iterator[Page]:
+        """The pages after ``first`` with no total: speculative windows when concurrent, else one by one."""
+        guesses = self.paginator.speculate(first) if self.workers > 1 and first.raw_count else None
+        if guesses is None or first.raw_count < first.asked:
+            yield from self._sequential(first, request)
+        else:
+            yield from self._speculative(guesses)
+
+    def _speculative(self, guesses: Iterator[PageRequest]) -> Iterator[Page]:
+        """Pages without a total, ``workers`` at a time, in order, up to the first short page (and no further)."""
+        capped = itertools.islice(guesses, self.max_pages - 1)
+        for page in Window(self._fetch, capped, self.workers, self.stopped):
+            yield page
+            if page.raw_count < page.asked or not page.raw_count:
+                return  # the end: closing the window abandons the pages asked for past it
+        if next(guesses, None) is not None:
             self.tally.halted = self._capped()
 
     def _halt(self, page: Page) -> str | None:
@@ -287,7 +351,7 @@ class Walk:
                 "again): the server repeats its pages (it may ignore the page parameters, or its next link "
                 "may point back), so the walk stopped"
             )
-        total, size = self.expected, self.paginator.page_size
+        total, size = self.expected, page.asked
         planned = self.paginator.planned(total) if total is not None else 0
         if page.number < planned - 1 and page.raw_count < size:
             return (
@@ -318,6 +382,8 @@ class Walk:
                     bar.refresh()
                 bar.update(len(page.records))
                 yield page
+                if self.tally.enough():
+                    break  # every record wanted is in: nothing more is asked for
                 if self.tally.halted or (reason := self._halt(page)) is None:
                     continue
                 self.tally.halted = reason
