@@ -37,6 +37,7 @@ import requests
 
 from brainstem_pandas.sandbox.config import ENV_VAR, SandboxConfig
 from brainstem_pandas.sandbox.postgres import PostgresError, PostgresServer
+from brainstem_pandas.sandbox.processes import end_process
 
 __all__ = ["Sandbox", "SandboxError", "SandboxConfig"]
 
@@ -250,16 +251,7 @@ class Sandbox:
     def stop(self) -> None:
         """Stop the server and delete its copy of the database."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=10)
+        end_process(proc, lambda p: os.killpg(p.pid, signal.SIGTERM), timeout=10)
         if self._postgres is not None:
             self._postgres.stop()
             self._postgres = None

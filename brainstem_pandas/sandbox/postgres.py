@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from brainstem_pandas.sandbox.processes import end_process
+
 DATABASE = "brainstem"
 USER = "bsp"
 LOCALE = "C.UTF-8"
@@ -264,16 +266,8 @@ class PostgresServer:
     def stop(self) -> None:
         """Stop the server (fast shutdown, then kill) and remove its folder."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.send_signal(signal.SIGINT)  # the postmaster's fast shutdown: disconnects the clients
-                proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=10)
+        # SIGINT is the postmaster's fast shutdown: it disconnects the clients.
+        end_process(proc, lambda p: p.send_signal(signal.SIGINT), timeout=15)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None

@@ -37,7 +37,7 @@ from brainstem_pandas.widgets.filters import (
     value_widget,
 )
 from brainstem_pandas.widgets.login import LoginForm
-from brainstem_pandas.widgets.results import ResultView, load_status
+from brainstem_pandas.widgets.results import ResultView, counts_html, load_status
 
 HEAD_ROWS = 5
 WAITING = "<i>Sign in first (the sign-in form); the query builder appears here.</i>"
@@ -124,14 +124,7 @@ def frame_preview(frame: pd.DataFrame, rows: int = HEAD_ROWS) -> str:
 
 def summary_html(result: LinkedFrames, head: int = HEAD_ROWS) -> str:
     """Row counts of every table, then the first rows of each model table, as HTML."""
-    kinds = (("table", result.tables), ("link", result.links), ("child", result.children))
-    rows = "".join(
-        f"<tr><td>{kind}</td><td><code>{html.escape(name)}</code></td>"
-        f"<td style='text-align:right'>{len(frame):,}</td></tr>"
-        for kind, tables in kinds
-        for name, frame in tables.items()
-    )
-    parts = [f"<table><thead><tr><th>kind</th><th>table</th><th>rows</th></tr></thead><tbody>{rows}</tbody></table>"]
+    parts = [counts_html(result)]
     for name, frame in result.tables.items():
         parts.append(
             f"<h4 style='margin:8px 0 2px'>{html.escape(name)}: first {min(head, len(frame))} of "
