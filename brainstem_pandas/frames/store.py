@@ -145,8 +145,9 @@ class Layout:
         data = Chunks()
         chunk = data.chunk(len(frame))
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        for column, array in zip(table.column_names, table.columns):
-            data.put(chunk, column, array.combine_chunks())
+        for i, (column, array) in enumerate(zip(table.column_names, table.columns)):
+            kept = _nan_kept(frame.iloc[:, i]) if pd.api.types.is_object_dtype(frame.dtypes.iloc[i]) else None
+            data.put(chunk, column, array.combine_chunks() if kept is None else kept)
         return cls(name, kind, data, dict.fromkeys(table.column_names))
 
     def _label(self, column: str) -> str:
@@ -177,3 +178,20 @@ class Layout:
 def with_inferred(columns: Iterable[str], types: Mapping[str, pa.DataType | None]) -> dict[str, pa.DataType | None]:
     """``types`` followed by every other column of ``columns`` (inferred), in order."""
     return {**types, **{name: None for name in columns if name not in types}}
+
+
+def _nan_kept(values: pd.Series) -> pa.Array | None:
+    """An object column as Arrow with NaN inside its lists and objects kept; None if Arrow cannot take it so.
+
+    pandas' conversion takes any NaN for a missing value, but a NaN in a list is
+    a value a server sent; only a NaN in place of a whole value is missing (as
+    pandas puts there when reindexing).
+    """
+    try:
+        return pa.array([None if _missing(v) else v for v in values], from_pandas=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)

@@ -16,6 +16,11 @@ ignoring case (Spark and DuckDB match names ignoring case). Any other name gets
 a readable stem and a short hash of the exact name. The manifest lists each flat
 column with its ``path`` in the file, and :func:`flat_arrays` reads them back exactly.
 
+Parquet cannot hold every Arrow type LinkedFrames keeps: a struct without fields
+(an empty object inside a list, ``[[{}]]``) cannot be written at any depth. Such a
+column holds each value's JSON text instead, and its manifest entry says so
+(:func:`encoding`: ``"json"`` and the exact Arrow type), so it reads back exactly.
+
 Examples
 --------
 >>> for column, path in paths(["id", "extra_fields.trials", "extra_fields.Trials", "extra_fields.a b"]).items():
@@ -28,6 +33,7 @@ extra_fields.a b ('extra_fields', 'a_b_c8687a08')
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -37,7 +43,10 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from brainstem_pandas.errors import SnapshotError
 from brainstem_pandas.frames.dtypes import OBJECT, pandas_dtype
 from brainstem_pandas.frames.layout import split_column
 
@@ -53,6 +62,9 @@ SCHEME = {
     "mixed": "a key (or column) whose values mix types holds them as text (JSON for objects and lists)",
     "names": "letters, digits and _ only, unique ignoring case; any other name is a readable stem and a hash",
     "paths": "each table's columns list every LinkedFrames column with its path in the file",
+    "json": "a column whose Arrow type Parquet cannot hold (an empty object inside a list) holds each value's "
+    "JSON text; its column entry has encoding 'json' and 'type', its exact Arrow type (an Arrow IPC schema "
+    "of one field 'c', base64)",
 }
 """What the manifest says about the scheme (under ``"columns"``): the choices above, in words."""
 
@@ -111,9 +123,9 @@ def file_schema(schema: pa.Schema, where: Mapping[str, tuple[str, ...]]) -> pa.S
     for f in schema:
         path = where[f.name]
         if len(path) == 1:
-            fields[path[0]] = f.type
+            fields[path[0]] = file_type(f.type)
         else:
-            fields.setdefault(path[0], []).append(pa.field(path[1], f.type))
+            fields.setdefault(path[0], []).append(pa.field(path[1], file_type(f.type)))
     return pa.schema([(n, t if isinstance(t, pa.DataType) else pa.struct(t)) for n, t in fields.items()])
 
 
@@ -121,7 +133,7 @@ def file_batch(batch: pa.RecordBatch, schema: pa.Schema, where: Mapping[str, tup
     """A batch of flat columns as the file lays them out (``schema``: from :func:`file_schema`); no copy."""
     parts: dict[str, list[pa.Array]] = {}
     for name, array in zip(batch.schema.names, batch.columns):
-        parts.setdefault(where[name][0], []).append(array)
+        parts.setdefault(where[name][0], []).append(array if parquet_holds(array.type) else _as_json(array, name))
     arrays = []
     for f in schema:
         if pa.types.is_struct(f.type):
@@ -176,3 +188,107 @@ def _described(kind: pa.DataType) -> dict[str, Any]:
     dtype = OBJECT if pa.types.is_nested(kind) or pa.types.is_null(kind) else pandas_dtype(kind)
     frame = pd.DataFrame({"c": pd.Series([], dtype=dtype)})
     return json.loads(pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"])
+
+
+@functools.lru_cache(maxsize=512)
+def parquet_holds(kind: pa.DataType) -> bool:
+    """True if a Parquet file can hold a column of ``kind`` as it is.
+
+    Asked of Arrow's own Parquet writer, so every type it refuses is found
+    (a struct without fields, at any depth, is the one JSON data gives).
+
+    Examples
+    --------
+    >>> parquet_holds(pa.list_(pa.struct([("a", pa.int64())]))), parquet_holds(pa.list_(pa.list_(pa.struct([]))))
+    (True, False)
+    """
+    try:
+        pq.ParquetWriter(pa.BufferOutputStream(), pa.schema([("c", kind)]), store_schema=False).close()
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def file_type(kind: pa.DataType) -> pa.DataType:
+    """The type a column of ``kind`` has in a file: ``kind``, or text (JSON) if Parquet cannot hold it."""
+    return kind if parquet_holds(kind) else pa.string()
+
+
+def encoding(kind: pa.DataType) -> dict[str, str]:
+    """What a column entry of the manifest adds for a column of ``kind``: nothing, or its JSON encoding.
+
+    Examples
+    --------
+    >>> kind = pa.list_(pa.struct([]))
+    >>> entry = encoding(kind)
+    >>> text = pa.chunked_array([_as_json(pa.array([[{}], None], kind))])
+    >>> text.to_pylist(), entry["encoding"], decoded(text, entry).to_pylist()
+    (['[{}]', None], 'json', [[{}], None])
+    """
+    if parquet_holds(kind):
+        return {}
+    held = pa.schema([("c", kind)]).serialize().to_pybytes()
+    return {"encoding": "json", "type": base64.b64encode(held).decode("ascii")}
+
+
+def _as_json(array: pa.Array, name: str = "") -> pa.Array:
+    # ensure_ascii: any text (a NUL, any code point) is plain ASCII JSON; NaN and Infinity as Python writes them.
+    try:
+        return pa.array([None if v is None else json.dumps(v) for v in array.to_pylist()], type=pa.string())
+    except (TypeError, ValueError) as exc:  # values JSON data never gives (dates inside an empty struct's list...)
+        raise SnapshotError(
+            f"Column {name[:100]!r} is of Arrow type {str(array.type)[:200]}, which neither Parquet nor JSON "
+            f"can hold ({exc}); drop or convert the column (e.g. to JSON text) before writing the snapshot."
+        ) from None
+
+
+def decoded(array: pa.ChunkedArray, entry: Mapping[str, Any]) -> pa.ChunkedArray:
+    """A column of a file as LinkedFrames holds it, by its manifest ``entry`` (:func:`encoding`).
+
+    Raises ValueError if the entry or the text is not what :func:`encoding` and the writer make.
+    """
+    if "encoding" not in entry:
+        return array
+    if entry["encoding"] != "json" or not isinstance(entry.get("type"), str) or array.type != pa.string():
+        raise ValueError(f"column {str(entry.get('name'))[:100]!r} has an unknown encoding")
+    try:
+        kind = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(entry["type"], validate=True))).field(0).type
+        values = [None if text is None else json.loads(text) for text in array.to_pylist()]
+        return pa.chunked_array([pa.array(values, type=kind)], type=kind)
+    except (ValueError, RecursionError, IndexError, KeyError, pa.ArrowException) as exc:  # JSON, base64, IPC
+        raise ValueError(f"column {str(entry.get('name'))[:100]!r} does not hold its encoding ({exc})") from None
+
+
+def retyped(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``array`` with the list items named ``item``, as in memory (Parquet names them ``element``).
+
+    Rebuilt rather than cast: Arrow (26) makes an invalid array when it casts
+    lists of structs with a null-typed field.
+    """
+    kind = _in_memory(array.type)
+    if str(kind) == str(array.type):  # (Arrow's == ignores the names of list items)
+        return array
+    return pa.chunked_array([_rebuilt(chunk, kind) for chunk in array.chunks], type=kind)
+
+
+def _in_memory(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_list(kind):
+        return pa.list_(_in_memory(kind.value_type))
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_in_memory(f.type)) for f in kind])
+    return kind
+
+
+def _rebuilt(array: pa.Array, kind: pa.DataType) -> pa.Array:
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array))
+    if str(array.type) == str(kind):
+        return array
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_list(kind):
+        offsets = array.offsets  # from 0: Arrow takes no null mask with offsets of a slice
+        start, end = offsets[0].as_py(), offsets[-1].as_py()
+        values = _rebuilt(array.values.slice(start, end - start), kind.value_type)
+        return pa.ListArray.from_arrays(pc.subtract(offsets, start), values, type=kind, mask=mask)
+    children = [_rebuilt(array.field(i), f.type) for i, f in enumerate(kind)]
+    return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)

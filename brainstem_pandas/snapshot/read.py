@@ -37,13 +37,6 @@ def _checked_file(folder: Path, name: str, entry: Mapping[str, Any], verify: boo
     return file
 
 
-def _normal(kind: pa.DataType) -> pa.DataType:
-    # Parquet names list items "element"; frames built in memory use Arrow's "item".
-    if pa.types.is_list(kind):
-        return pa.list_(_normal(kind.value_type))
-    return kind
-
-
 def _parquet(folder: Path, file: Path, rows: Any) -> pa.Table:
     shown = file.relative_to(folder)
     try:
@@ -76,7 +69,7 @@ def _arrays(folder: Path, name: str, entry: Mapping[str, Any], verify: bool) -> 
     arrays = columns.flat_arrays(table, where)
     if len(set(table.column_names)) != len({p[0] for _, p in where}) or len(arrays) != len(where):
         raise KeyError("the files hold other columns than the manifest lists")
-    return arrays
+    return {c["name"]: columns.decoded(arrays[c["name"]], c) for c in entry["columns"]}
 
 
 def read_table(
@@ -100,7 +93,7 @@ def read_table(
     entry = tables[name]
     try:
         arrays = _arrays(folder, name, entry, verify)
-        arrays = {n: c.cast(_normal(c.type)) if pa.types.is_list(c.type) else c for n, c in arrays.items()}
+        arrays = {n: columns.retyped(c) for n, c in arrays.items()}  # list items named as in memory
         return arrow_frame(arrays, indexed=entry.get("kind", "table") == "table")
     except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:  # files that are not ours
         raise DamagedSnapshotError(

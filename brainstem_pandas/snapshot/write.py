@@ -208,6 +208,7 @@ def column_types(
         listed.append({"name": f.name, "arrow": str(f.type), "dtype": dtypes[f.name]})
         if paths is not None:
             listed[-1]["path"] = list(paths[f.name])
+            listed[-1].update(columns.encoding(f.type))
     return listed
 
 

@@ -318,3 +318,71 @@ def test_the_builder_refuses_records_it_cannot_key(records: list[Any], phrase: s
     builder = bsp.FrameBuilder("session")
     with pytest.raises(bsp.ResponseError, match=phrase):
         builder.add_records("session", records)
+
+
+# -- records the hypothesis test above found, each kept as an exact regression --------------------
+
+# Parquet holds no struct without fields at any depth: these columns are written as JSON text.
+EMPTY_OBJECTS = {
+    "empty objects in a list of lists": {"id": S1, "x": [[{}]]},
+    "empty objects three lists deep": {"id": S1, "x": [[[{}], []], None]},
+    "an empty object in objects in a list of lists": {"id": S1, "x": [[{"a": {}}, None]]},
+    "empty objects in a list in objects in a list of lists": {"id": S1, "x": [[{"a": [{}]}], None]},
+}
+# Arrow (26) made an invalid array casting these read back (list items named "element" to "item"):
+# a null object beside objects with a null-typed field, in lists.
+NULL_FIELDS = {
+    "a null field of objects in lists of lists": {"id": S1, "is_public": [[None, {"": None}]]},
+    "a null field in objects in objects in lists of lists": {"id": S1, "x": [[None, {"a": {"b": None}}]]},
+    "a null field three lists deep": {"id": S1, "x": [[[None, {"a": None, "b": [None]}]]]},
+}
+
+
+@pytest.mark.parametrize("name", [*EMPTY_OBJECTS, *NULL_FIELDS])
+def test_records_the_fuzzer_found_snapshot_back_exactly(name: str, tmp_path: Path) -> None:
+    record = {**EMPTY_OBJECTS, **NULL_FIELDS}[name]
+    client, _ = client_on(lambda request: Response(200, page(record)))
+    linked = client.read_linked("session", include=["projects"])
+    manifest = client.snapshot(tmp_path / "s", models=["session"], include=["projects"])
+    back = bsp.read_snapshot(tmp_path / "s")
+    same_frames(back, linked)
+    bsp.snapshot.write_frames(back, tmp_path / "again")  # and frames held in memory write back alike
+    same_frames(bsp.read_snapshot(tmp_path / "again"), linked)
+    encoded = [c["name"] for t in manifest["tables"].values() for c in t["columns"] if c.get("encoding") == "json"]
+    assert encoded == (["x"] if name in EMPTY_OBJECTS else [])
+
+
+def test_a_column_parquet_cannot_hold_is_json_text_in_the_file(tmp_path: Path) -> None:
+    client, _ = client_on(lambda request: Response(200, page({"id": S1, "x": [[{}], None]}, {"id": S2})))
+    client.snapshot(tmp_path / "s", models=["session"])
+    file = pd.read_parquet(tmp_path / "s" / "session")  # what another engine reads: the values' JSON text
+    assert file.set_index("id")["x"].to_dict() == {S1: "[[{}], null]", S2: None}
+
+
+def test_nan_inside_a_list_writes_back_from_frames_in_memory(tmp_path: Path) -> None:
+    client, _ = client_on(lambda request: Response(200, page({"id": S1, "x": [float("nan"), 1.5]}, {"id": S2})))
+    linked = client.read_linked("session")
+    bsp.snapshot.write_frames(linked, tmp_path / "s")  # pandas' own conversion took the NaN for a missing value
+    back = bsp.read_snapshot(tmp_path / "s")
+    same_frames(back, linked)
+    value = back["session"].loc[S1, "x"]
+    assert value[0] != value[0] and value[1] == 1.5 and pd.isna(back["session"].loc[S2, "x"])
+
+
+def test_a_column_neither_parquet_nor_json_holds_is_refused(tmp_path: Path) -> None:
+    value = [{"t": pd.Timestamp("2024-01-01", tz="UTC"), "e": {}}]  # a date beside an empty object: no JSON
+    frame = pd.DataFrame({"x": [value]}, index=pd.Index([S1], name="id"))
+    with pytest.raises(bsp.SnapshotError, match="neither Parquet nor JSON can hold"):
+        bsp.snapshot.write_frames(bsp.LinkedFrames("session", {"session": frame}, {}, {}, {}), tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def test_an_unknown_column_encoding_is_a_damaged_snapshot(tmp_path: Path) -> None:
+    client, _ = client_on(lambda request: Response(200, page({"id": S1, "x": [[{}]]})))
+    client.snapshot(tmp_path / "s", models=["session"])
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    for column in manifest["tables"]["session"]["columns"]:
+        column.update({"encoding": "zip"} if column.get("encoding") else {})
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(bsp.DamagedSnapshotError, match="'x' has an unknown encoding"):
+        bsp.read_snapshot(tmp_path / "s")

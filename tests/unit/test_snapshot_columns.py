@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +73,32 @@ def test_pandas_reads_the_files_with_the_dtypes_of_linked_frames(tmp_path):
         "object"
     ] * 2
     assert list(frame["tags"][0]) == ["a"] and frame["extra_fields"][0] == {"k": 1}
+
+
+def test_lists_read_from_parquet_are_renamed_into_valid_arrays_even_sliced(tmp_path):
+    # Arrow (26) casts list<element: struct<: null>> to an invalid array; retyped rebuilds it instead.
+    values = [[[None, {"": None}]], None, [[{"": None}], []], [None]]
+    pq.write_table(pa.table({"c": pa.array(values)}), tmp_path / "f.parquet")
+    read = pq.read_table(tmp_path / "f.parquet").column("c")
+    assert str(read.type) == "list<element: list<element: struct<: null>>>"
+    for start, stop in [(0, 4), (1, 4), (2, 3), (3, 4)]:
+        back = columns.retyped(pa.chunked_array([read.chunk(0)[start:stop]]))
+        back.validate(full=True)
+        assert str(back.type) == "list<item: list<item: struct<: null>>>" and back.to_pylist() == values[start:stop]
+
+
+def test_a_type_parquet_cannot_hold_is_found_at_any_depth():
+    empty = pa.struct([])
+    for kind in (empty, pa.list_(empty), pa.struct([("a", pa.list_(pa.list_(empty)))])):
+        assert not columns.parquet_holds(kind) and columns.file_type(kind) == pa.string()
+        assert columns.encoding(kind)["encoding"] == "json"
+    assert columns.parquet_holds(pa.list_(pa.struct([("", pa.null())]))) and columns.encoding(pa.int64()) == {}
+
+
+def test_json_text_that_is_not_its_encoding_is_refused():
+    entry = {"name": "x", **columns.encoding(pa.list_(pa.struct([])))}
+    for text, damage in [(["[{}"], {}), (["[1]"], {}), (["[{}]"], {"type": "not base64!"}), (["[{}]"], {"type": ""})]:
+        with pytest.raises(ValueError, match="does not hold its encoding"):
+            columns.decoded(pa.chunked_array([pa.array(text)]), {**entry, **damage})
+    with pytest.raises(ValueError, match="does not hold its encoding"):
+        columns.decoded(pa.chunked_array([pa.array(["[" * 100_000])]), entry)  # bounded: no RecursionError
