@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import brainstem_pandas as bsp
+from brainstem_pandas.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 READER = {"can_change": False, "is_manager": False, "is_owner": False}
@@ -143,7 +144,7 @@ def test_the_readme_members_example_runs_as_written(client, tmp_path, monkeypatc
     section = (ROOT / "README.md").read_text().split("## Members as tables, and exports", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     monkeypatch.chdir(tmp_path)
-    scope: dict = {"client": client, "bsp": bsp}
+    scope: dict = {"client": client, "bsp": bsp, "Sandbox": Sandbox}
     exec(compile(code, "README.md", "exec"), scope)
     assert len(scope["managers"]) > 0 and scope["managers"]["users.user"].str.contains("@").all()
     assert [p.name for p in scope["paths"]] == [f"{name}.csv" for name in scope["lf"].to_dict()]
