@@ -23,10 +23,11 @@ from typing import Any, Iterator
 import psycopg
 import pytest
 import requests
+from test_offline import merged
 
 import brainstem_pandas as bsp
 from brainstem_pandas import catalog
-from brainstem_pandas.frames import LinkedFrames, records_frame
+from brainstem_pandas.frames import records_frame
 from brainstem_pandas.offline import OfflineSource
 from brainstem_pandas.sandbox import Sandbox
 from brainstem_pandas.sandbox.postgres import PostgresServer, sweep_stale
@@ -100,14 +101,7 @@ def _add_records(client: bsp.Client, email: str) -> None:
 
 
 def _snapshot(client: bsp.Client) -> OfflineSource:
-    parts = [client.read_linked("session"), client.read_linked("project")]
-    tables, links, children, relations = {}, {}, {}, {}
-    for lf in parts:
-        tables.update(lf.tables)
-        links.update(lf.links)
-        children.update(lf.children)
-        relations.update(lf.relations)
-    return OfflineSource(LinkedFrames("session", tables, links, children, relations))
+    return OfflineSource(merged([client.read_linked("session"), client.read_linked("project")]))
 
 
 class Side:
